@@ -1,0 +1,140 @@
+// Package escape owns every escaping of untrusted text (strings that came from
+// AWS or from a user's config) for the sinks it reaches: GitHub workflow
+// commands, Markdown (job summary, PR comment), and plain log lines.
+package escape
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// WorkflowData escapes the message part of a workflow command (after "::"),
+// the way GitHub's toolkit does: '%' first, then CR and LF.
+func WorkflowData(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "%", "%25")
+	s = strings.ReplaceAll(s, "\r", "%0D")
+	s = strings.ReplaceAll(s, "\n", "%0A")
+	return s
+}
+
+// WorkflowProperty escapes a property value of a workflow command (file=,
+// title=): as WorkflowData, plus ':' and ','.
+func WorkflowProperty(s string) string {
+	s = WorkflowData(s)
+	s = strings.ReplaceAll(s, ":", "%3A")
+	s = strings.ReplaceAll(s, ",", "%2C")
+	return s
+}
+
+// LogLine makes untrusted text safe to print as (part of) one plain log line:
+// the runner parses any line starting with "::" or "##[" as a command, so the
+// text is kept on one line, control and bidi characters are replaced, and a
+// leading command marker can never form. Callers still must not start a line
+// with untrusted text; this is the second fence.
+func LogLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r':
+			b.WriteString(" ")
+		case isDangerousRune(r):
+			b.WriteString("\uFFFD")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	// Break up sequences the runner recognises, wherever they are: a
+	// zero-width joiner is not enough for every viewer, so use a visible change.
+	out = strings.ReplaceAll(out, "::", ":\u200b:")
+	out = strings.ReplaceAll(out, "##[", "#\u200b#[")
+	return out
+}
+
+// isDangerousRune reports control characters and bidirectional overrides
+// that can reorder or hide text (Trojan Source).
+func isDangerousRune(r rune) bool {
+	if r == '\t' {
+		return false
+	}
+	if unicode.IsControl(r) {
+		return true
+	}
+	switch r {
+	case '\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e',
+		'\u2066', '\u2067', '\u2068', '\u2069', '\ufeff', '\u2028', '\u2029':
+		return true
+	}
+	return false
+}
+
+// Markdown escapes untrusted text for inline use in GitHub-flavoured Markdown,
+// including inside a table cell: HTML is neutralised, Markdown punctuation is
+// backslash-escaped, '@' mentions and '#123' references cannot link (a
+// zero-width joiner after the sigil), pipes cannot split a cell, and newlines
+// become spaces. The result is at most maxRunes runes of the input (plus
+// escapes) followed by an ellipsis when truncated; maxRunes <= 0 means no limit.
+func Markdown(s string, maxRunes int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	truncated := false
+	if maxRunes > 0 && utf8.RuneCountInString(s) > maxRunes {
+		s = string([]rune(s)[:maxRunes])
+		truncated = true
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		case isDangerousRune(r):
+			b.WriteString("\uFFFD")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '|':
+			b.WriteString("&#124;")
+		case r == '@' || r == '#':
+			b.WriteRune(r)
+			b.WriteString("\u2060") // word joiner: breaks mention and reference autolinks
+		case strings.ContainsRune("\\`*_{}[]()!~+-.=:", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if truncated {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// Code renders untrusted text as inline code: the text cannot close the code
+// span, and what would break the line or the table is replaced. Use it for
+// identifiers (ARNs, key ids, aliases) that readers copy.
+func Code(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		case isDangerousRune(r):
+			b.WriteString("\uFFFD")
+		case r == '`':
+			b.WriteString("'")
+		case r == '|':
+			b.WriteString("\\|") // GFM tables honour \| even inside code spans
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return "`" + b.String() + "`"
+}

@@ -1,0 +1,220 @@
+// Package finding owns the plain values that flow from the scan through policy
+// to every report: a Finding per key that needs attention, and the Result of a
+// whole run (findings plus scan coverage and errors). No report calls AWS; each
+// is a function of a Result.
+package finding
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Rule identifiers. They are stable: SARIF fingerprints, allowlists and users'
+// dashboards depend on them, so they are never renamed.
+const (
+	RulePendingDeletion        = "kms-key-pending-deletion"
+	RulePendingReplicaDeletion = "kms-key-pending-replica-deletion"
+	RuleDisabled               = "kms-key-disabled"
+)
+
+// Severity orders how urgent a finding is. The zero value is SeverityNone.
+type Severity int
+
+// Severities from least to most urgent.
+const (
+	SeverityNone Severity = iota
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = [...]string{"none", "low", "medium", "high", "critical"}
+
+// String returns the lower-case name used in inputs, outputs and reports.
+func (s Severity) String() string {
+	if s < 0 || int(s) >= len(severityNames) {
+		return "none"
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity parses a lower-case severity name as used by fail-on.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return Severity(i), nil
+		}
+	}
+	return SeverityNone, fmt.Errorf("unknown severity %q (want one of critical, high, medium, low, none)", s)
+}
+
+// MarshalText encodes the severity by name for JSON and YAML.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Severities lists the reportable severities, most urgent first.
+var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+
+// Key states as KMS reports them in KeyMetadata.KeyState.
+const (
+	StatePendingDeletion        = "PendingDeletion"
+	StatePendingReplicaDeletion = "PendingReplicaDeletion"
+	StateDisabled               = "Disabled"
+	StateEnabled                = "Enabled"
+)
+
+// Finding is one customer managed key that is pending deletion (or disabled,
+// when asked). Strings that came from AWS (Description, Aliases, Tags) are
+// untrusted: every sink escapes them.
+type Finding struct {
+	RuleID       string
+	Account      string
+	Region       string
+	KeyID        string
+	ARN          string
+	Aliases      []string
+	State        string
+	KeySpec      string
+	MultiRegion  bool
+	Description  string
+	Tags         map[string]string
+	CreationDate time.Time
+	// DeletionDate is zero for disabled keys and for multi-Region primaries
+	// in PendingReplicaDeletion whose date is not known yet.
+	DeletionDate time.Time
+	// PendingWindowDays is the waiting period requested when scheduled, if known.
+	PendingWindowDays int
+
+	// Set by policy.
+	Severity     Severity
+	DaysLeft     float64 // fractional days until DeletionDate at scan time; negative if past
+	Allowlisted  bool
+	AllowReason  string
+	AllowExpires string // YYYY-MM-DD of the entry that matched
+
+	// Evidence that something still needs the key (issue: forensics). Any
+	// evidence makes the finding critical.
+	LastUse       *KeyUse        // from GetKeyLastUsage; nil if none recorded or not fetched
+	UsageTracked  bool           // GetKeyLastUsage answered (so a nil LastUse means "none since TrackingStartDate")
+	TrackingStart time.Time      // GetKeyLastUsage TrackingStartDate
+	AttemptedUses []KeyUse       // CloudTrail: failed calls since scheduling
+	ScheduledBy   *ScheduleEvent // CloudTrail ScheduleKeyDeletion event
+	InUseReason   string         // why the finding was raised to critical, empty if not
+
+	// Remediation outcome, if any was attempted.
+	Remediation *Remediation
+
+	// Locations in the repository's infrastructure as code that reference the key.
+	Locations []Location
+}
+
+// KeyUse is one (attempted or successful) use of a key.
+type KeyUse struct {
+	Operation string    `json:"operation"`
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal,omitempty"`
+	EventID   string    `json:"event_id,omitempty"`
+	SourceIP  string    `json:"source_ip,omitempty"`
+	ErrorCode string    `json:"error_code,omitempty"`
+}
+
+// ScheduleEvent is the CloudTrail record of the ScheduleKeyDeletion call.
+type ScheduleEvent struct {
+	Principal         string    `json:"principal"`
+	Time              time.Time `json:"time"`
+	SourceIP          string    `json:"source_ip,omitempty"`
+	UserAgent         string    `json:"user_agent,omitempty"`
+	PendingWindowDays int       `json:"pending_window_days,omitempty"`
+	EventID           string    `json:"event_id,omitempty"`
+}
+
+// Remediation records what was done about a finding.
+type Remediation struct {
+	Action     string `json:"action"`  // "plan", "cancel", "cancel+enable"
+	Command    string `json:"command"` // the exact AWS CLI command
+	Outcome    string `json:"outcome"` // "planned", "cancelled", "enabled", "failed", "skipped"
+	Error      string `json:"error,omitempty"`
+	StateAfter string `json:"state_after,omitempty"`
+}
+
+// Location is a line of a repository file that references a key.
+type Location struct {
+	Path  string `json:"path"`  // slash-separated, relative to the workspace root
+	Line  int    `json:"line"`  // 1-based
+	Match string `json:"match"` // the ARN, key id or alias found there
+}
+
+// CancelCommand returns the exact AWS CLI command that cancels the deletion.
+// Key IDs and regions are validated syntax from AWS, but are still quoted.
+func (f Finding) CancelCommand() string {
+	return fmt.Sprintf("aws kms cancel-key-deletion --key-id %s --region %s", shellQuote(f.KeyID), shellQuote(f.Region))
+}
+
+// Gating reports whether the finding counts against the gate at threshold failOn.
+func (f Finding) Gating(failOn Severity) bool {
+	return !f.Allowlisted && failOn != SeverityNone && f.Severity >= failOn
+}
+
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_/:.", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Target is one account x region pair the run meant to scan.
+type Target struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+}
+
+// ScanError is a target (or a whole account, Region empty) that could not be
+// fully scanned. It is reported, never dropped.
+type ScanError struct {
+	Account string `json:"account"`
+	Region  string `json:"region,omitempty"`
+	Stage   string `json:"stage"` // e.g. "credentials", "list-keys", "describe-key", "regions"
+	Message string `json:"message"`
+}
+
+// Result is everything a run learned; every report is a function of it.
+type Result struct {
+	ScanTime time.Time
+	Findings []Finding // sorted: DeletionDate ascending (zero dates last), then account, region, key
+	Scanned  []Target  // targets fully scanned
+	Errors   []ScanError
+	KeysSeen int // customer managed keys described
+	APICalls int64
+	Warnings []string // e.g. expired allowlist entries; untrusted parts already in plain text
+	FailOn   Severity
+	Passed   bool
+}
+
+// Counts returns the number of findings per severity (allowlisted ones excluded).
+func (r Result) Counts() map[Severity]int {
+	c := map[Severity]int{}
+	for _, f := range r.Findings {
+		if !f.Allowlisted {
+			c[f.Severity]++
+		}
+	}
+	return c
+}
