@@ -138,3 +138,51 @@ func Code(s string) string {
 	}
 	return "`" + b.String() + "`"
 }
+
+// PlainText makes untrusted text safe to store in a structured field that no
+// viewer parses as markup (SARIF properties, JSON reports): invalid UTF-8,
+// control characters and bidi overrides become U+FFFD, newlines and tabs
+// become spaces, and the text is cut to maxRunes runes followed by an
+// ellipsis when longer (maxRunes <= 0 means no limit).
+func PlainText(s string, maxRunes int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	truncated := false
+	if maxRunes > 0 && utf8.RuneCountInString(s) > maxRunes {
+		s = string([]rune(s)[:maxRunes])
+		truncated = true
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 3)
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case isDangerousRune(r):
+			b.WriteString("\uFFFD")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if truncated {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// SARIFMessage escapes untrusted text for a SARIF message's "text" property.
+// Viewers such as GitHub code scanning turn "[text](id)" in a message into a
+// link to a related location, and SARIF 2.1.0 (§3.11.6) says a literal '[',
+// ']' or '\' is written with a preceding backslash; so those are escaped after
+// PlainText has removed what could hide or reorder text.
+func SARIFMessage(s string, maxRunes int) string {
+	s = PlainText(s, maxRunes)
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		if r == '\\' || r == '[' || r == ']' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
