@@ -1,0 +1,335 @@
+// Package app runs kms-deletion-gate from start to finish: settings,
+// credentials, scan, policy, reports, exit code. Data flows one way; every
+// report is a function of the one finding.Result.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/policy"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/summary"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/text"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
+)
+
+// Exit codes.
+const (
+	ExitPass       = 0
+	ExitFail       = 1
+	ExitBadConfig  = 2
+	ExitIncomplete = 3
+)
+
+// Deps are the seams of a run: everything it reads from or writes to the
+// process, so tests run it without touching the real environment.
+type Deps struct {
+	Args       []string
+	Getenv     func(string) string
+	Stdout     io.Writer
+	Stderr     io.Writer
+	Now        func() time.Time
+	HTTPClient *http.Client
+	Version    string
+	// LoadAWSConfig loads the base AWS configuration; nil means the standard
+	// chain (config.LoadDefaultConfig).
+	LoadAWSConfig func(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error)
+}
+
+// Run executes one gate run and returns the process exit code.
+func Run(ctx context.Context, d Deps) int {
+	d = d.withDefaults()
+	settings, err := config.Load(d.Args, config.Env{Getenv: d.Getenv, Now: d.Now()}, d.Stdout)
+	log := console.New(d.Stdout, d.Getenv("GITHUB_ACTIONS") == "true")
+	if err != nil {
+		reportConfigErrors(log, err)
+		return ExitBadConfig
+	}
+	if settings.Help {
+		return ExitPass
+	}
+	log.Mask(settings.GitHubToken)
+	if settings.ConfigPath != "" {
+		log.Infof("Config file: %s (%d allowlist entries)", settings.ConfigPath, len(settings.Allow))
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, settings.Timeout)
+	defer cancel()
+
+	res := finding.Result{ScanTime: d.Now().UTC()}
+	targets, errs := resolveTargets(runCtx, d, settings, log)
+	res.Errors = append(res.Errors, errs...)
+
+	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s)", len(targets)))
+	out := scan.Scan(runCtx, targets, scan.Options{IncludeDisabled: settings.IncludeDisabled, Concurrency: settings.MaxConcurrency})
+	done()
+	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls
+	res.Errors = append(res.Errors, out.Errors...)
+
+	policy.Policy{
+		CriticalDays: settings.CriticalDays,
+		HighDays:     settings.HighDays,
+		FailOn:       settings.FailOn,
+		Allow:        settings.Allow,
+		Now:          res.ScanTime,
+	}.Apply(&res)
+	if len(res.Errors) > 0 && settings.OnScanError == "fail" {
+		// A gate that skipped a target has not passed.
+		res.Passed = false
+	}
+
+	// Reports get their own bound: a scan that used up the timeout must still
+	// leave complete local reports.
+	reportCtx, cancelReports := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancelReports()
+	writeReports(reportCtx, d, settings, log, &res)
+
+	return exitCode(settings, res, log)
+}
+
+func exitCode(s config.Settings, res finding.Result, log *console.Console) int {
+	if len(res.Errors) > 0 {
+		if s.OnScanError == "fail" {
+			log.Errorf("Scan incomplete: %d account/region target(s) could not be scanned (on-scan-error: fail).", len(res.Errors))
+			return ExitIncomplete
+		}
+		log.Warningf("Scan incomplete: %d account/region target(s) could not be scanned (on-scan-error: warn).", len(res.Errors))
+	}
+	if !res.Passed {
+		return ExitFail
+	}
+	return ExitPass
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Getenv == nil {
+		d.Getenv = os.Getenv
+	}
+	if d.Stdout == nil {
+		d.Stdout = os.Stdout
+	}
+	if d.Stderr == nil {
+		d.Stderr = os.Stderr
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Version == "" {
+		d.Version = "dev"
+	}
+	if d.LoadAWSConfig == nil {
+		d.LoadAWSConfig = awsconfig.LoadDefaultConfig
+	}
+	return d
+}
+
+func reportConfigErrors(log *console.Console, err error) {
+	var list []error
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range u.Unwrap() {
+			if inner, ok := e.(interface{ Unwrap() []error }); ok {
+				list = append(list, inner.Unwrap()...)
+			} else {
+				list = append(list, e)
+			}
+		}
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		log.Errorf("bad configuration: %s", e.Error())
+	}
+	log.Errorf("nothing was scanned: fix the configuration above (exit code 2)")
+}
+
+// awsOptions are the load options of every AWS config the run uses: adaptive
+// retries (client-side rate limiting under throttling) with a bounded number
+// of attempts.
+func awsOptions(s config.Settings, d Deps) []func(*awsconfig.LoadOptions) error {
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+					so.MaxAttempts = 6
+					so.MaxBackoff = 10 * time.Second
+				})
+			})
+		}),
+		// The SDK's own log lines would reach the job log unescaped.
+		awsconfig.WithLogger(logging.Nop{}),
+	}
+	if d.HTTPClient != nil {
+		opts = append(opts, awsconfig.WithHTTPClient(d.HTTPClient))
+	}
+	if d.Getenv("AWS_REGION") == "" && d.Getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, awsconfig.WithRegion(defaultRegion(s)))
+	}
+	return opts
+}
+
+func defaultRegion(s config.Settings) string {
+	if len(s.Regions) > 0 {
+		return s.Regions[0]
+	}
+	return "us-east-1"
+}
+
+// account is one AWS account to scan, with credentials for it.
+type account struct {
+	ID     string
+	Config aws.Config
+}
+
+func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console) ([]scan.Target, []finding.ScanError) {
+	base, err := d.LoadAWSConfig(ctx, awsOptions(s, d)...)
+	if err != nil {
+		return nil, []finding.ScanError{{Stage: "credentials", Message: fmt.Sprintf("load AWS configuration: %v", err)}}
+	}
+	accounts, errs := resolveAccounts(ctx, base, s, log)
+	var targets []scan.Target
+	for _, a := range accounts {
+		regions := s.Regions
+		if regions == nil {
+			rs, err := scan.EnabledRegions(ctx, ec2.NewFromConfig(a.Config))
+			if err != nil {
+				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: scan.Describe(err)})
+				continue
+			}
+			regions = rs
+		}
+		for _, r := range regions {
+			client := kms.NewFromConfig(a.Config, func(o *kms.Options) { o.Region = r })
+			targets = append(targets, scan.Target{Account: a.ID, Region: r, Client: client})
+		}
+	}
+	return targets, errs
+}
+
+func resolveAccounts(ctx context.Context, base aws.Config, s config.Settings, log *console.Console) ([]account, []finding.ScanError) {
+	out, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, []finding.ScanError{{Stage: "credentials", Message: "get caller identity: " + scan.Describe(err)}}
+	}
+	id := aws.ToString(out.Account)
+	if s.MaskAccountIDs {
+		log.Mask(id)
+	}
+	return []account{{ID: id, Config: base}}, nil
+}
+
+func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result) {
+	for _, w := range res.Warnings {
+		log.Warningf("%s", w)
+	}
+	for _, e := range res.Errors {
+		where := e.Account
+		if e.Region != "" {
+			where += "/" + e.Region
+		}
+		log.Warningf("could not scan %s (%s): %s", where, e.Stage, e.Message)
+	}
+	log.Raw(text.Render(*res))
+
+	outputs := map[string]string{"result": report.Verdict(*res)}
+	t := report.Count(*res)
+	for _, sev := range finding.Severities {
+		outputs[sev.String()] = strconv.Itoa(t.BySeverity[sev])
+	}
+	outputs["allowlisted"] = strconv.Itoa(t.Allowlisted)
+	outputs["total"] = strconv.Itoa(t.Total)
+
+	if s.ReportJSON != "" {
+		data, err := jsonreport.Marshal(*res, d.Version)
+		if err == nil {
+			err = writeFile(s.ReportJSON, data)
+		}
+		if err != nil {
+			log.Errorf("write JSON report %s: %v", s.ReportJSON, err)
+		} else {
+			outputs["report-json"] = s.ReportJSON
+			log.Infof("JSON report: %s", s.ReportJSON)
+		}
+	}
+
+	md := summary.Render(*res, summary.Options{RunURL: runURL(d.Getenv), ToolVersion: d.Version})
+	gha := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(io.Discard))
+	if d.Getenv("GITHUB_STEP_SUMMARY") != "" {
+		gha.AddStepSummary(md)
+	}
+	if d.Getenv("GITHUB_OUTPUT") != "" {
+		for _, name := range outputNames() {
+			v, ok := outputs[name]
+			if !ok {
+				continue
+			}
+			if strings.ContainsAny(v, "\r\n") || strings.Contains(v, "_GitHubActionsFileCommandDelimeter_") {
+				log.Warningf("output %s not set: its value is not one line", name)
+				continue
+			}
+			gha.SetOutput(name, v)
+		}
+	}
+}
+
+func outputNames() []string {
+	names := make([]string, len(config.Outputs))
+	for i, o := range config.Outputs {
+		names[i] = o.Name
+	}
+	return names
+}
+
+func runURL(getenv func(string) string) string {
+	server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
+	if server == "" || repo == "" || id == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)
+}
+
+// writeFile writes data atomically enough for a report: to a temporary file
+// beside path, then renamed over it.
+func writeFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".kdg-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

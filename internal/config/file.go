@@ -1,0 +1,284 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"gopkg.in/yaml.v3"
+)
+
+// AllowEntry is one accepted deletion. A finding matches when every selector
+// given matches: Key (glob over the ARN, key id or any alias), Alias (glob over
+// any alias), Account and Region (globs, usually exact).
+type AllowEntry struct {
+	Key     string
+	Alias   string
+	Account string
+	Region  string
+	Reason  string
+	// Expires is the last day (UTC) the entry applies.
+	Expires time.Time
+	// Source is "file:line" of the entry, for warnings.
+	Source string
+}
+
+// Expired reports whether the entry no longer applies at now.
+func (e AllowEntry) Expired(now time.Time) bool {
+	return !now.UTC().Before(e.Expires.AddDate(0, 0, 1))
+}
+
+// ExpiresText is the date as written (YYYY-MM-DD).
+func (e AllowEntry) ExpiresText() string { return e.Expires.Format(time.DateOnly) }
+
+type parsedFile struct {
+	settings map[string]value
+	allow    []AllowEntry
+}
+
+const maxAllowEntries = 10000
+
+var (
+	kmsARNPattern   = regexp.MustCompile(`^arn:[a-z*?-]+:kms:[a-z0-9*?-]*:[0-9*?]*:(key|alias)/.+$`)
+	accountGlob     = regexp.MustCompile(`^[0-9*?\[\]-]{1,12}$`)
+	regionGlob      = regexp.MustCompile(`^[a-z0-9*?\[\]-]+$`)
+	dateOnlyPattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+)
+
+func parseFile(path string, data []byte) (*parsedFile, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	out := &parsedFile{settings: map[string]value{}}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return out, nil // empty file
+	}
+	root := doc.Content[0]
+	if err := noAliases(path, root); err != nil {
+		return nil, err
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{Source: path, Line: root.Line, Msg: "the config file must be a mapping (settings and allow:)"}
+	}
+	inFile := map[string]bool{}
+	for _, in := range Inputs {
+		if in.InFile {
+			inFile[in.Name] = true
+		}
+	}
+	var errs []error
+	seen := map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		name := k.Value
+		if line, dup := seen[name]; dup {
+			errs = append(errs, &Error{Source: path, Line: k.Line, Field: name, Msg: fmt.Sprintf("given twice (first on line %d)", line)})
+			continue
+		}
+		seen[name] = k.Line
+		switch {
+		case name == "allow":
+			entries, entryErrs := parseAllow(path, v)
+			out.allow = entries
+			errs = append(errs, entryErrs...)
+		case inFile[name]:
+			text, err := scalarOrList(v)
+			if err != nil {
+				errs = append(errs, &Error{Source: path, Line: v.Line, Field: name, Msg: err.Error()})
+				continue
+			}
+			out.settings[name] = value{text: text, source: path, line: v.Line, field: name}
+		default:
+			errs = append(errs, &Error{Source: path, Line: k.Line, Field: name, Msg: fmt.Sprintf("unknown field (known: allow, %s)", strings.Join(fileKeys(), ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return out, nil
+}
+
+func fileKeys() []string {
+	var keys []string
+	for _, in := range Inputs {
+		if in.InFile {
+			keys = append(keys, in.Name)
+		}
+	}
+	return keys
+}
+
+// noAliases refuses YAML anchors and aliases: an allowlist needs none, and
+// refusing them removes alias-expansion bombs.
+func noAliases(path string, n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return &Error{Source: path, Line: n.Line, Msg: "YAML anchors and aliases are not allowed in the config file"}
+	}
+	for _, c := range n.Content {
+		if err := noAliases(path, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scalarOrList(v *yaml.Node) (string, error) {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		if v.Tag == "!!null" {
+			return "", nil
+		}
+		return strings.TrimSpace(v.Value), nil
+	case yaml.SequenceNode:
+		var parts []string
+		for _, c := range v.Content {
+			if c.Kind != yaml.ScalarNode {
+				return "", fmt.Errorf("list items must be plain values")
+			}
+			parts = append(parts, strings.TrimSpace(c.Value))
+		}
+		return strings.Join(parts, ","), nil
+	default:
+		return "", fmt.Errorf("must be a value or a list, not a mapping")
+	}
+}
+
+func parseAllow(path string, v *yaml.Node) ([]AllowEntry, []error) {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return nil, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, []error{&Error{Source: path, Line: v.Line, Field: "allow", Msg: "must be a list of entries"}}
+	}
+	if len(v.Content) > maxAllowEntries {
+		return nil, []error{&Error{Source: path, Line: v.Line, Field: "allow", Msg: fmt.Sprintf("%d entries, more than the %d allowed", len(v.Content), maxAllowEntries)}}
+	}
+	var (
+		entries []AllowEntry
+		errs    []error
+	)
+	firstSeen := map[string]int{}
+	for i, item := range v.Content {
+		prefix := fmt.Sprintf("allow[%d]", i)
+		if item.Kind != yaml.MappingNode {
+			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: "must be a mapping with key or alias, reason and expires"})
+			continue
+		}
+		e := AllowEntry{Source: fmt.Sprintf("%s:%d", path, item.Line)}
+		fields := map[string]*yaml.Node{}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], item.Content[j+1]
+			field := prefix + "." + k.Value
+			if _, dup := fields[k.Value]; dup {
+				errs = append(errs, &Error{Source: path, Line: k.Line, Field: field, Msg: "given twice"})
+				continue
+			}
+			fields[k.Value] = val
+			if val.Kind != yaml.ScalarNode {
+				errs = append(errs, &Error{Source: path, Line: val.Line, Field: field, Msg: "must be a single value"})
+				continue
+			}
+			text := strings.TrimSpace(val.Value)
+			bad := func(msg string, a ...any) {
+				errs = append(errs, &Error{Source: path, Line: val.Line, Field: field, Msg: fmt.Sprintf(msg, a...)})
+			}
+			switch k.Value {
+			case "key":
+				e.Key = text
+				switch {
+				case text == "":
+					bad("is empty")
+				case !doublestar.ValidatePattern(text):
+					bad("%q is not a valid glob", text)
+				case strings.HasPrefix(text, "arn:") && !kmsARNPattern.MatchString(text):
+					bad("%q is not a KMS key or alias ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", text)
+				}
+			case "alias":
+				e.Alias = text
+				switch {
+				case !strings.HasPrefix(text, "alias/"):
+					bad("%q must start with alias/", text)
+				case !doublestar.ValidatePattern(text):
+					bad("%q is not a valid glob", text)
+				}
+			case "account":
+				e.Account = text
+				if !accountGlob.MatchString(text) || !doublestar.ValidatePattern(text) {
+					bad("%q is not a 12-digit account ID (quote it so YAML keeps it a string)", text)
+				}
+			case "region":
+				e.Region = text
+				if !regionGlob.MatchString(text) || !doublestar.ValidatePattern(text) {
+					bad("%q is not a region name or glob", text)
+				} else if !strings.ContainsAny(text, "*?[") {
+					if err := ValidateRegion(text); err != nil {
+						bad("%v", err)
+					}
+				}
+			case "reason":
+				e.Reason = text
+				if text == "" {
+					bad("is empty: say why this deletion is accepted")
+				}
+			case "expires":
+				t, err := time.Parse(time.DateOnly, text)
+				if !dateOnlyPattern.MatchString(text) || err != nil {
+					bad("%q is not a date like 2026-12-31", text)
+				}
+				e.Expires = t
+			default:
+				errs = append(errs, &Error{Source: path, Line: k.Line, Field: field, Msg: "unknown field (known: key, alias, account, region, reason, expires)"})
+			}
+		}
+		if fields["key"] == nil && fields["alias"] == nil {
+			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: "needs key or alias"})
+		}
+		for _, req := range []string{"reason", "expires"} {
+			if fields[req] == nil {
+				errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix + "." + req, Msg: "is required"})
+			}
+		}
+		id := strings.Join([]string{e.Key, e.Alias, e.Account, e.Region}, "\x00")
+		if line, dup := firstSeen[id]; dup {
+			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: fmt.Sprintf("duplicates the entry on line %d", line)})
+		} else {
+			firstSeen[id] = item.Line
+		}
+		entries = append(entries, e)
+	}
+	return entries, errs
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
+
+func yamlError(path string, err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscanf(m[1], "%d", &line)
+		return &Error{Source: path, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &Error{Source: path, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return &multiError{errs}
+}
+
+type multiError struct{ errs []error }
+
+func (m *multiError) Error() string {
+	parts := make([]string, len(m.errs))
+	for i, e := range m.errs {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+func (m *multiError) Unwrap() []error { return m.errs }
