@@ -1,0 +1,462 @@
+// Package forensics gathers the evidence that a key pending deletion is still
+// needed, for findings only: the last successful use KMS recorded
+// (GetKeyLastUsage), who scheduled the deletion and which calls failed on the
+// key since then (CloudTrail LookupEvents). It fills the forensic fields of
+// each finding.Finding in place and sets InUseReason when the evidence says
+// something still uses the key; policy then makes such findings critical.
+//
+// Failures never fail the run: a missing permission or an endpoint that does
+// not implement an API leaves the fields empty and adds one warning per
+// account, region and cause.
+package forensics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+)
+
+// KeyUsageAPI is the part of the KMS client forensics calls.
+type KeyUsageAPI interface {
+	GetKeyLastUsage(ctx context.Context, in *kms.GetKeyLastUsageInput, optFns ...func(*kms.Options)) (*kms.GetKeyLastUsageOutput, error)
+}
+
+// LookupEventsAPI is the part of the CloudTrail client forensics calls.
+type LookupEventsAPI interface {
+	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
+}
+
+// Clients returns the clients for one account and region. Either may be nil:
+// that source is then not consulted for findings there, without a warning.
+type Clients func(account, region string) (KeyUsageAPI, LookupEventsAPI)
+
+// Defaults of Options.
+const (
+	DefaultRecentUseDays    = 30
+	DefaultLookupsPerSecond = 2 // LookupEvents quota: 2 per second per account and region
+	DefaultMaxPages         = 20
+	DefaultCloudTrailBudget = 5 * time.Minute
+	DefaultConcurrency      = 8
+	// MaxAttemptedUses bounds the failed uses kept per finding (newest first);
+	// InUseReason still counts them all.
+	MaxAttemptedUses = 20
+)
+
+// Options tune Enrich. The zero value uses the defaults and skips CloudTrail.
+type Options struct {
+	// ScanTime is when the scan ran; "recent" use and the CloudTrail window
+	// end are measured from it. Zero means Now().
+	ScanTime time.Time
+	// RecentUseDays: a successful use at most this many days before ScanTime
+	// sets InUseReason. 0 means DefaultRecentUseDays; negative never does
+	// (the last use is still recorded).
+	RecentUseDays int
+	// CloudTrail enables LookupEvents (who scheduled the deletion, attempted uses).
+	CloudTrail bool
+	// LookupsPerSecond caps LookupEvents calls per account and region.
+	LookupsPerSecond float64
+	// MaxPages bounds LookupEvents pages (50 events each) read per finding.
+	MaxPages int
+	// CloudTrailBudget bounds the total time spent on CloudTrail; findings not
+	// reached in time are left without CloudTrail evidence, with a warning.
+	CloudTrailBudget time.Duration
+	// Concurrency bounds the findings processed at once.
+	Concurrency int
+
+	// Now and Sleep replace the clock used for rate limiting and the budget
+	// (tests). Sleep must return early with ctx.Err() when ctx ends.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	if o.ScanTime.IsZero() {
+		o.ScanTime = o.Now()
+	}
+	if o.RecentUseDays == 0 {
+		o.RecentUseDays = DefaultRecentUseDays
+	}
+	if o.LookupsPerSecond <= 0 {
+		o.LookupsPerSecond = DefaultLookupsPerSecond
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = DefaultMaxPages
+	}
+	if o.CloudTrailBudget <= 0 {
+		o.CloudTrailBudget = DefaultCloudTrailBudget
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Enrich fills LastUse, UsageTracked, TrackingStart, ScheduledBy,
+// AttemptedUses and InUseReason of findings in place (and PendingWindowDays
+// when the scan did not know it). It returns warnings, sorted, one per account,
+// region and cause. It calls GetKeyLastUsage once per finding and, when
+// opts.CloudTrail is set, LookupEvents for findings in PendingDeletion or
+// PendingReplicaDeletion.
+func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, opts Options) []string {
+	opts.defaults()
+	e := &enricher{
+		opts:     opts,
+		clients:  clients,
+		regions:  map[string]*regionState{},
+		deadline: opts.Now().Add(opts.CloudTrailBudget),
+		issues:   make([][]issue, len(findings)),
+		attempts: make([]int, len(findings)),
+	}
+	trailCtx, cancel := context.WithTimeoutCause(ctx, opts.CloudTrailBudget, errBudget)
+	defer cancel()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for i := range findings {
+		g.Go(func() error {
+			f := &findings[i]
+			ku, le := clients(f.Account, f.Region)
+			if ku != nil {
+				e.usage(gctx, i, f, ku)
+			}
+			if opts.CloudTrail && le != nil && pending(f.State) {
+				e.trail(trailCtx, i, f, le)
+			}
+			setReason(f, e.attempts[i], opts)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return e.warnings()
+}
+
+func pending(state string) bool {
+	return state == finding.StatePendingDeletion || state == finding.StatePendingReplicaDeletion
+}
+
+type enricher struct {
+	opts     Options
+	clients  Clients
+	deadline time.Time
+
+	mu      sync.Mutex
+	regions map[string]*regionState
+
+	issues   [][]issue // per finding index, so the result does not depend on scheduling
+	attempts []int     // per finding index: failed uses found, before capping
+}
+
+// regionState is shared by the findings of one account and region.
+type regionState struct {
+	limiter *rate.Limiter
+
+	mu sync.Mutex
+	// usageDown is set when GetKeyLastUsage failed for a reason that holds
+	// for every key there (the endpoint does not implement it, 5xx after retries).
+	usageDown *issue
+	// trailDenied is set on AccessDenied: CloudTrail is not tried there again.
+	trailDenied *issue
+}
+
+func (e *enricher) region(account, region string) *regionState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := account + "/" + region
+	st := e.regions[k]
+	if st == nil {
+		st = &regionState{limiter: rate.NewLimiter(rate.Limit(e.opts.LookupsPerSecond), 1)}
+		e.regions[k] = st
+	}
+	return st
+}
+
+func (e *enricher) report(i int, is issue) {
+	e.issues[i] = append(e.issues[i], is)
+}
+
+// usage asks GetKeyLastUsage for the finding's key.
+func (e *enricher) usage(ctx context.Context, i int, f *finding.Finding, api KeyUsageAPI) {
+	st := e.region(f.Account, f.Region)
+	st.mu.Lock()
+	down := st.usageDown
+	st.mu.Unlock()
+	if down != nil {
+		e.report(i, *down)
+		return
+	}
+	out, err := api.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: aws.String(f.KeyID)})
+	if err != nil {
+		f.UsageTracked = false
+		is := issue{kind: kindUsage, account: f.Account, region: f.Region, code: errorCode(err), message: errorMessage(err)}
+		if endpointLevel(err) {
+			st.mu.Lock()
+			if st.usageDown == nil {
+				st.usageDown = &is
+			}
+			st.mu.Unlock()
+		}
+		e.report(i, is)
+		return
+	}
+	f.UsageTracked = true
+	f.LastUse = nil
+	if out.TrackingStartDate != nil {
+		f.TrackingStart = out.TrackingStartDate.UTC()
+	}
+	// The API reference: with no use since TrackingStartDate, KeyLastUsage is
+	// an empty object, not absent.
+	if lu := out.KeyLastUsage; lu != nil && (lu.Operation != "" || lu.Timestamp != nil) {
+		use := &finding.KeyUse{Operation: string(lu.Operation), EventID: aws.ToString(lu.CloudTrailEventId)}
+		if lu.Timestamp != nil {
+			use.Time = lu.Timestamp.UTC()
+		}
+		f.LastUse = use
+	}
+}
+
+// setReason composes InUseReason from the evidence gathered: attempted uses
+// since scheduling first (the stronger signal), then a recent successful use.
+// attempts is the number of failed uses found before AttemptedUses was capped.
+func setReason(f *finding.Finding, attempts int, opts Options) {
+	var reasons []string
+	if n := len(f.AttemptedUses); n > 0 {
+		u := f.AttemptedUses[0]
+		who := u.Principal
+		if who == "" {
+			who = "an unknown principal"
+		}
+		r := fmt.Sprintf("%s attempted by %s at %s failed: key pending deletion", u.Operation, who, u.Time.UTC().Format(time.RFC3339))
+		var notes []string
+		if u.EventID != "" {
+			notes = append(notes, "CloudTrail event "+u.EventID)
+		}
+		if more := max(attempts, n) - 1; more == 1 {
+			notes = append(notes, "1 more failed attempt")
+		} else if more > 1 {
+			notes = append(notes, fmt.Sprintf("%d more failed attempts", more))
+		}
+		if len(notes) > 0 {
+			r += " (" + strings.Join(notes, "; ") + ")"
+		}
+		reasons = append(reasons, r)
+	}
+	if u := f.LastUse; u != nil && opts.RecentUseDays > 0 && !u.Time.IsZero() &&
+		!u.Time.Before(opts.ScanTime.AddDate(0, 0, -opts.RecentUseDays)) {
+		r := u.Operation + " " + Ago(opts.ScanTime, u.Time)
+		if u.EventID != "" {
+			r += " (CloudTrail event " + u.EventID + ")"
+		}
+		reasons = append(reasons, r)
+	}
+	if len(reasons) > 0 {
+		f.InUseReason = strings.Join(reasons, "; ")
+	}
+}
+
+// Ago renders how long before now t was, in whole days: "less than a day
+// ago", "1 day ago", "12 days ago".
+func Ago(now, t time.Time) string {
+	d := now.Sub(t)
+	days := int(d / (24 * time.Hour))
+	switch {
+	case days < 1:
+		return "less than a day ago"
+	case days == 1:
+		return "1 day ago"
+	default:
+		return fmt.Sprintf("%d days ago", days)
+	}
+}
+
+// Issue kinds, each rendered as one warning per account, region and code.
+const (
+	kindUsage       = "usage"
+	kindTrailDenied = "trail-denied"
+	kindTrail       = "trail"
+	kindBudget      = "trail-budget"
+	kindPages       = "trail-pages"
+)
+
+type issue struct {
+	kind            string
+	account, region string
+	code, message   string
+}
+
+func (e *enricher) warnings() []string {
+	type group struct {
+		issue
+		keys     int
+		messages []string
+	}
+	groups := map[string]*group{}
+	for _, list := range e.issues {
+		seen := map[string]bool{}
+		for _, is := range list {
+			k := strings.Join([]string{is.kind, is.account, is.region, is.code}, "\x00")
+			g := groups[k]
+			if g == nil {
+				g = &group{issue: is}
+				groups[k] = g
+			}
+			if !seen[k] {
+				seen[k] = true
+				g.keys++
+			}
+			g.messages = append(g.messages, is.message)
+		}
+	}
+	var out []string
+	for _, g := range groups {
+		sort.Strings(g.messages)
+		msg := ""
+		if len(g.messages) > 0 && g.messages[0] != "" {
+			msg = ": " + g.messages[0]
+		}
+		where := g.account + "/" + g.region
+		var w string
+		switch g.kind {
+		case kindUsage:
+			w = fmt.Sprintf("GetKeyLastUsage failed in %s for %s (%s%s); last use not checked. Grant kms:GetKeyLastUsage to see when keys were last used.", where, keys(g.keys), g.code, msg)
+		case kindTrailDenied:
+			w = fmt.Sprintf("CloudTrail LookupEvents denied in %s (%s%s); who scheduled the deletion and attempted uses not checked for %s. Grant cloudtrail:LookupEvents, or set cloudtrail: false.", where, g.code, msg, keys(g.keys))
+		case kindTrail:
+			w = fmt.Sprintf("CloudTrail LookupEvents failed in %s for %s (%s%s); who scheduled the deletion and attempted uses not checked.", where, keys(g.keys), g.code, msg)
+		case kindBudget:
+			w = fmt.Sprintf("CloudTrail lookups in %s stopped: the time budget of %s ran out before %s could be checked (LookupEvents allows %g requests per second per account and region).", where, e.opts.CloudTrailBudget, keys(g.keys), e.opts.LookupsPerSecond)
+		case kindPages:
+			w = fmt.Sprintf("CloudTrail history in %s was cut at %d pages for %s; older events (possibly the ScheduleKeyDeletion call) were not read.", where, e.opts.MaxPages, keys(g.keys))
+		}
+		out = append(out, sanitize(w))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func keys(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
+}
+
+// sanitize keeps warnings on one line and bounded: error messages come from
+// endpoints and are not ours.
+func sanitize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 600 {
+		s = s[:600] + "…"
+	}
+	return s
+}
+
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() != "" {
+		return ae.ErrorCode()
+	}
+	if status := httpStatus(err); status != 0 {
+		return fmt.Sprintf("HTTP %d", status)
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return "error"
+}
+
+func errorMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Err != nil {
+		return re.Err.Error()
+	}
+	return err.Error()
+}
+
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// endpointLevel reports whether an error from GetKeyLastUsage holds for every
+// key of the endpoint: the operation is unknown there, or it keeps failing
+// server-side. Per-key errors (AccessDenied from a key policy, NotFound) are
+// not.
+func endpointLevel(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "UnsupportedOperationException", "UnknownOperationException", "InvalidAction", "NotImplemented":
+			return true
+		}
+	}
+	status := httpStatus(err)
+	return status == http.StatusNotFound || status == http.StatusNotImplemented || status >= 500
+}
+
+func isAccessDenied(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "OperationNotPermittedException":
+			return true
+		}
+	}
+	return httpStatus(err) == http.StatusForbidden
+}
+
+func isThrottling(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
+			return true
+		}
+	}
+	return httpStatus(err) == http.StatusTooManyRequests
+}
