@@ -1,0 +1,403 @@
+// Package creds owns AWS credentials for a run: the base identity (the
+// standard AWS chain, or a role assumed with the GitHub Actions OIDC token),
+// the accounts to scan (the base account, a list of role ARNs or account IDs,
+// or every active account of an AWS Organization), and one verified,
+// self-refreshing aws.Config per account. Every secret it handles (the OIDC
+// token, each session's keys and token) is masked before anything can print it,
+// and an account whose role cannot be assumed becomes a ScanError, not a crash.
+package creds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+)
+
+// Defaults applied by Resolve to zero Options fields.
+const (
+	DefaultAudience            = "sts.amazonaws.com"
+	DefaultRoleSessionName     = "kms-deletion-gate"
+	DefaultRoleDurationSeconds = 3600
+	DefaultConcurrency         = 8
+
+	// defaultSTSRegion is used for STS and Organizations when the base config
+	// has no region (the orchestrator sets the region of each scan client).
+	defaultSTSRegion = "us-east-1"
+	// maxChainedDuration is AWS's limit on a session obtained by role
+	// chaining (assuming a role with credentials that came from a role).
+	maxChainedDuration = 3600
+)
+
+// StageCredentials is the ScanError stage of an account whose credentials
+// could not be obtained or verified.
+const StageCredentials = "credentials"
+
+// ErrNoIDToken is returned (wrapped) when role-to-assume is set but the
+// runner offers no OIDC token: the job lacks "permissions: id-token: write".
+var ErrNoIDToken = errors.New("GitHub OIDC token not available")
+
+// Options selects the base identity and the accounts to scan. Field comments
+// name the action input each one mirrors.
+type Options struct {
+	// RoleToAssume (role-to-assume) is a role ARN assumed with
+	// AssumeRoleWithWebIdentity and the runner's OIDC token. Empty: the base
+	// identity is the standard AWS chain.
+	RoleToAssume string
+	// Audience (audience) of the OIDC token; default "sts.amazonaws.com".
+	Audience string
+	// RoleSessionName (role-session-name); default "kms-deletion-gate".
+	RoleSessionName string
+	// RoleDurationSeconds (role-duration-seconds), 900..43200; default 3600.
+	// Member roles reached by role chaining are capped at 3600, AWS's limit.
+	RoleDurationSeconds int
+	// RoleExternalID (role-external-id) is passed when assuming member roles.
+	RoleExternalID string
+
+	// Accounts (accounts): each a role ARN, or a 12-digit account ID in which
+	// RoleName is assumed. Empty (and no Organization): the base account alone.
+	Accounts []string
+	// RoleName (role-name) is assumed, from the base identity, in each listed
+	// account ID and each discovered organization account. It may carry an IAM
+	// path ("path/Name").
+	RoleName string
+	// Organization (organization) adds every ACTIVE account of the AWS
+	// Organization, listed with organizations:ListAccounts from the base
+	// identity (the management account or a delegated administrator).
+	Organization bool
+	// MaskAccountIDs (mask-account-ids) masks every account ID in the log.
+	MaskAccountIDs bool
+	// Concurrency bounds how many accounts are verified at once; default 8.
+	Concurrency int
+}
+
+// OIDC fetches the runner's OIDC token. *githubactions.Action implements it;
+// Getenv lets Resolve tell a missing id-token permission from other failures.
+type OIDC interface {
+	GetIDToken(ctx context.Context, audience string) (string, error)
+	Getenv(key string) string
+}
+
+// Deps are Resolve's collaborators.
+type Deps struct {
+	// OIDC is needed only with RoleToAssume (pass the go-githubactions Action).
+	OIDC OIDC
+	// Mask registers a secret with the log (go-githubactions' AddMask, which
+	// prints ::add-mask::). It is called before the secret is used, never
+	// concurrently by one Resolve, but possibly later, during the scan, when
+	// credentials refresh: whatever else writes to the same writer must
+	// synchronise with it. Nil: no masking (only sensible outside GitHub
+	// Actions).
+	Mask func(secret string)
+}
+
+// Account is one account to scan. Config carries self-refreshing, already
+// verified credentials; build per-region clients from a copy with Region set
+// (cfg := a.Config.Copy(); cfg.Region = region). Its Credentials are an
+// aws.CredentialsCache, safe to share across clients and goroutines.
+type Account struct {
+	ID      string
+	Config  aws.Config
+	RoleARN string // role whose credentials Config holds; "" for the standard chain
+}
+
+var (
+	roleARNPattern  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$`)
+	accountPattern  = regexp.MustCompile(`^\d{12}$`)
+	roleNamePattern = regexp.MustCompile(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	sessionPattern  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+)
+
+// target is one account to resolve: assume roleARN, or reuse the base identity.
+type target struct {
+	accountID string
+	roleARN   string
+	useBase   bool
+}
+
+// Resolve establishes the base identity and one verified Account per account
+// to scan, sorted by ID. An account whose role cannot be assumed or verified
+// is returned as a ScanError (Stage "credentials") and the others go on. The
+// error return is for problems that stop the whole run: invalid options, no
+// OIDC token, a base identity that does not work, an organization that cannot
+// be listed. ctx bounds Resolve; credential refreshes later in the run use
+// their own timeouts.
+func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]Account, []finding.ScanError, error) {
+	opts, err := opts.normalize()
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &resolver{opts: opts, deps: deps, red: &redactor{}}
+	if deps.Mask == nil {
+		r.deps.Mask = func(string) {}
+	}
+	if opts.RoleExternalID != "" {
+		r.mask(opts.RoleExternalID)
+	}
+
+	baseCfg := base.Copy()
+	if baseCfg.Region == "" {
+		baseCfg.Region = defaultSTSRegion
+	}
+	if opts.RoleToAssume != "" {
+		if m := roleARNPattern.FindStringSubmatch(opts.RoleToAssume); m != nil {
+			r.maskAccount(m[2])
+		}
+		prov, err := r.webIdentityProvider(ctx, baseCfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		baseCfg.Credentials = aws.NewCredentialsCache(prov)
+	}
+
+	id, err := sts.NewFromConfig(baseCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		if opts.RoleToAssume != "" {
+			return nil, nil, fmt.Errorf("role-to-assume %s could not be assumed with the GitHub OIDC token (audience %q): %s; check that the role's trust policy trusts token.actions.githubusercontent.com for this audience and this workflow's sub claim (see docs/CREDENTIALS.md)",
+				opts.RoleToAssume, opts.Audience, r.describe(err))
+		}
+		return nil, nil, fmt.Errorf("no usable AWS credentials from the standard chain: %s; run aws-actions/configure-aws-credentials in an earlier step, or set role-to-assume", r.describe(err))
+	}
+	baseAccount := aws.ToString(id.Account)
+	r.maskAccount(baseAccount)
+	baseARN := aws.ToString(id.Arn)
+	partition := "aws"
+	if p := strings.Split(baseARN, ":"); len(p) > 1 && p[1] != "" {
+		partition = p[1]
+	}
+	// Credentials that came from a role make every further AssumeRole a
+	// chain, which AWS caps at one hour.
+	chained := opts.RoleToAssume != "" || strings.Contains(baseARN, ":assumed-role/")
+
+	targets, err := r.targets(ctx, baseCfg, baseAccount, partition)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	duration := time.Duration(opts.RoleDurationSeconds) * time.Second
+	if chained && opts.RoleDurationSeconds > maxChainedDuration {
+		duration = maxChainedDuration * time.Second
+	}
+	memberSTS := sts.NewFromConfig(baseCfg)
+
+	accounts := make([]*Account, len(targets))
+	errs := make([]*finding.ScanError, len(targets))
+	var g errgroup.Group
+	g.SetLimit(opts.Concurrency)
+	for i, t := range targets {
+		if t.useBase {
+			accounts[i] = &Account{ID: baseAccount, Config: baseCfg, RoleARN: opts.RoleToAssume}
+			continue
+		}
+		g.Go(func() error {
+			a, se := r.member(ctx, baseCfg, memberSTS, t, duration)
+			accounts[i], errs[i] = a, se
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("resolve credentials: %w", err)
+	}
+
+	var out []Account
+	var scanErrs []finding.ScanError
+	for i := range targets {
+		if accounts[i] != nil {
+			out = append(out, *accounts[i])
+		}
+		if errs[i] != nil {
+			scanErrs = append(scanErrs, *errs[i])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(scanErrs, func(i, j int) bool { return scanErrs[i].Account < scanErrs[j].Account })
+	return out, scanErrs, nil
+}
+
+func (o Options) normalize() (Options, error) {
+	o.RoleToAssume = strings.TrimSpace(o.RoleToAssume)
+	o.RoleName = strings.Trim(strings.TrimSpace(o.RoleName), "/")
+	if o.Audience = strings.TrimSpace(o.Audience); o.Audience == "" {
+		o.Audience = DefaultAudience
+	}
+	if o.RoleSessionName = strings.TrimSpace(o.RoleSessionName); o.RoleSessionName == "" {
+		o.RoleSessionName = DefaultRoleSessionName
+	}
+	if o.RoleDurationSeconds == 0 {
+		o.RoleDurationSeconds = DefaultRoleDurationSeconds
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.RoleToAssume != "" && !roleARNPattern.MatchString(o.RoleToAssume) {
+		return o, fmt.Errorf("role-to-assume %q is not an IAM role ARN (want arn:aws:iam::123456789012:role/NAME)", o.RoleToAssume)
+	}
+	if !sessionPattern.MatchString(o.RoleSessionName) {
+		return o, fmt.Errorf("role-session-name %q must be 2 to 64 characters of letters, digits and +=,.@_-", o.RoleSessionName)
+	}
+	if o.RoleDurationSeconds < 900 || o.RoleDurationSeconds > 43200 {
+		return o, fmt.Errorf("role-duration-seconds %d is out of range (900 to 43200)", o.RoleDurationSeconds)
+	}
+	if o.RoleName != "" && !roleNamePattern.MatchString(o.RoleName) {
+		return o, fmt.Errorf("role-name %q is not an IAM role name (letters, digits and +=,.@_-, up to 64, optionally after a path)", o.RoleName)
+	}
+	var accounts []string
+	needRoleName := o.Organization
+	for _, a := range o.Accounts {
+		a = strings.TrimSpace(a)
+		switch {
+		case a == "":
+			continue
+		case accountPattern.MatchString(a):
+			needRoleName = true
+		case roleARNPattern.MatchString(a):
+		default:
+			return o, fmt.Errorf("accounts: %q is neither a 12-digit account ID nor an IAM role ARN", a)
+		}
+		accounts = append(accounts, a)
+	}
+	o.Accounts = accounts
+	if needRoleName && o.RoleName == "" {
+		if o.Organization {
+			return o, errors.New("organization: true needs role-name, the role to assume in each account of the organization")
+		}
+		return o, errors.New("accounts lists account IDs, which need role-name, the role to assume in each of them (or list full role ARNs)")
+	}
+	return o, nil
+}
+
+type resolver struct {
+	opts Options
+	deps Deps
+	red  *redactor
+	// maskMu serialises Deps.Mask: credentials are retrieved concurrently,
+	// and go-githubactions writes each command to an unsynchronised writer.
+	maskMu sync.Mutex
+}
+
+// mask registers a secret with the log and with the redactor that cleans
+// error messages.
+func (r *resolver) mask(secret string) {
+	if secret == "" {
+		return
+	}
+	r.red.add(secret)
+	r.maskMu.Lock()
+	defer r.maskMu.Unlock()
+	r.deps.Mask(secret)
+}
+
+func (r *resolver) maskAccount(id string) {
+	if r.opts.MaskAccountIDs && id != "" {
+		r.maskMu.Lock()
+		defer r.maskMu.Unlock()
+		r.deps.Mask(id)
+	}
+}
+
+// targets lists the accounts to scan: explicit entries first (they win over
+// discovered ones), then the organization's, or the base account alone.
+// An account ID equal to the base account reuses the base identity rather
+// than assuming a role in its own account.
+func (r *resolver) targets(ctx context.Context, baseCfg aws.Config, baseAccount, partition string) ([]target, error) {
+	var list []target
+	index := map[string]int{}
+	add := func(t target, explicit bool) error {
+		r.maskAccount(t.accountID)
+		if i, ok := index[t.accountID]; ok {
+			if explicit && (list[i].roleARN != t.roleARN || list[i].useBase != t.useBase) {
+				return fmt.Errorf("accounts lists account %s twice with different roles (%s and %s)", t.accountID, orBase(list[i]), orBase(t))
+			}
+			return nil
+		}
+		index[t.accountID] = len(list)
+		list = append(list, t)
+		return nil
+	}
+	byID := func(id string) target {
+		if id == baseAccount {
+			return target{accountID: id, useBase: true}
+		}
+		return target{accountID: id, roleARN: fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, id, r.opts.RoleName)}
+	}
+	for _, a := range r.opts.Accounts {
+		t := byID(a)
+		if m := roleARNPattern.FindStringSubmatch(a); m != nil {
+			t = target{accountID: m[2], roleARN: a}
+		}
+		if err := add(t, true); err != nil {
+			return nil, err
+		}
+	}
+	if r.opts.Organization {
+		ids, err := listActiveAccounts(ctx, newOrganizationsClient(baseCfg))
+		if err != nil {
+			return nil, fmt.Errorf("organization: list the organization's accounts (organizations:ListAccounts, allowed only in the management account or a delegated administrator account): %s", r.describe(err))
+		}
+		if len(ids) == 0 {
+			// A real organization always lists at least its management account.
+			return nil, errors.New("organization: organizations:ListAccounts returned no ACTIVE account; is the base identity in the management account or a delegated administrator account?")
+		}
+		for _, id := range ids {
+			if err := add(byID(id), false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(list) == 0 {
+		_ = add(target{accountID: baseAccount, useBase: true}, true)
+	}
+	return list, nil
+}
+
+func orBase(t target) string {
+	if t.useBase {
+		return "the base identity"
+	}
+	return t.roleARN
+}
+
+// member assumes t's role from the base identity and verifies the result once.
+func (r *resolver) member(ctx context.Context, baseCfg aws.Config, client stscreds.AssumeRoleAPIClient, t target, duration time.Duration) (*Account, *finding.ScanError) {
+	prov := stscreds.NewAssumeRoleProvider(client, t.roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = r.opts.RoleSessionName
+		o.Duration = duration
+		if r.opts.RoleExternalID != "" {
+			o.ExternalID = aws.String(r.opts.RoleExternalID)
+		}
+	})
+	cfg := baseCfg.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(&maskingProvider{inner: prov, mask: r.mask})
+	fail := func(format string, args ...any) (*Account, *finding.ScanError) {
+		return nil, &finding.ScanError{Account: t.accountID, Stage: StageCredentials, Message: r.red.clean(fmt.Sprintf(format, args...))}
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return fail("assume role %s: %s", t.roleARN, r.describe(err))
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fail("verify credentials of role %s with sts:GetCallerIdentity: %s", t.roleARN, r.describe(err))
+	}
+	if got := aws.ToString(id.Account); got != t.accountID {
+		return fail("role %s returned credentials for account %s, not %s", t.roleARN, got, t.accountID)
+	}
+	return &Account{ID: t.accountID, Config: cfg, RoleARN: t.roleARN}, nil
+}
+
+// describe renders an error for users: the AWS error code and message when
+// there is one, with every known secret removed.
+func (r *resolver) describe(err error) string {
+	return r.red.clean(describeErr(err))
+}
