@@ -206,7 +206,8 @@ func parseAllow(path string, v *yaml.Node) ([]AllowEntry, []error) {
 				}
 			case "account":
 				e.Account = text
-				if !accountGlob.MatchString(text) || !doublestar.ValidatePattern(text) {
+				exact := !strings.ContainsAny(text, "*?[")
+				if !accountGlob.MatchString(text) || !doublestar.ValidatePattern(text) || (exact && !accountIDPattern.MatchString(text)) {
 					bad("%q is not a 12-digit account ID (quote it so YAML keeps it a string)", text)
 				}
 			case "region":

@@ -186,3 +186,23 @@ func SARIFMessage(s string, maxRunes int) string {
 	}
 	return b.String()
 }
+
+// Identifier renders an AWS identifier (key id, ARN, alias, account, region)
+// for Markdown: as inline code when it has the syntax AWS allows for such
+// names, else (a hostile or broken endpoint) as escaped text, so that nothing
+// outside that syntax ever reaches the page raw, not even inside a code span.
+func Identifier(s string) string {
+	if s != "" && len(s) <= 2048 && identifierSyntax(s) {
+		return "`" + s + "`"
+	}
+	return Markdown(s, 256)
+}
+
+func identifierSyntax(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":/_.-", r)) {
+			return false
+		}
+	}
+	return true
+}

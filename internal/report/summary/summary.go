@@ -106,7 +106,7 @@ func runLink(url string) string {
 func tableRow(f finding.Finding, scan time.Time) string {
 	aliases := make([]string, 0, len(f.Aliases))
 	for _, a := range f.Aliases {
-		aliases = append(aliases, escape.Code(truncate(a, 256)))
+		aliases = append(aliases, escape.Identifier(a))
 	}
 	allow := "no"
 	if f.Allowlisted {
@@ -124,9 +124,9 @@ func tableRow(f finding.Finding, scan time.Time) string {
 		report.DeletionDate(f),
 		report.TimeLeft(f),
 		severityBadge(f.Severity),
-		escape.Code(f.Account),
-		escape.Code(f.Region),
-		escape.Code(f.KeyID),
+		escape.Identifier(f.Account),
+		escape.Identifier(f.Region),
+		escape.Identifier(f.KeyID),
 		orDash(strings.Join(aliases, "<br>")),
 		escape.Markdown(f.State, 40),
 		lastUse,
@@ -265,7 +265,7 @@ func writeCommands(b *strings.Builder, res finding.Result, budget int) {
 			if r.Error != "" {
 				outcome += ": " + escape.Markdown(r.Error, 300)
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", escape.Code(f.KeyID), escape.Code(f.Region), escape.Markdown(r.Action, 40), outcome, orDash(escape.Markdown(r.StateAfter, 40)))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", escape.Identifier(f.KeyID), escape.Identifier(f.Region), escape.Markdown(r.Action, 40), outcome, orDash(escape.Markdown(r.StateAfter, 40)))
 		}
 		b.WriteString("\n")
 	}
@@ -293,7 +293,7 @@ func writeCoverage(b *strings.Builder, res finding.Result) {
 			return errs[i].Region < errs[j].Region
 		})
 		for _, e := range errs {
-			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", escape.Code(e.Account), orDash(escapeRegion(e.Region)), escape.Markdown(e.Stage, 40), escape.Markdown(e.Message, 500))
+			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", escape.Identifier(e.Account), orDash(escapeRegion(e.Region)), escape.Markdown(e.Stage, 40), escape.Markdown(e.Message, 500))
 		}
 		b.WriteString("\n")
 	}
@@ -311,7 +311,7 @@ func writeCoverage(b *strings.Builder, res finding.Result) {
 					rs = append(rs, t.Region)
 				}
 			}
-			fmt.Fprintf(b, "| %s | %s |\n", escape.Code(a), escape.Markdown(strings.Join(rs, ", "), 2000))
+			fmt.Fprintf(b, "| %s | %s |\n", escape.Identifier(a), escape.Markdown(strings.Join(rs, ", "), 2000))
 		}
 		b.WriteString("\n</details>\n\n")
 	}
@@ -321,7 +321,7 @@ func escapeRegion(r string) string {
 	if r == "" {
 		return ""
 	}
-	return escape.Code(r)
+	return escape.Identifier(r)
 }
 
 func writeWarnings(b *strings.Builder, res finding.Result) {
