@@ -1,0 +1,72 @@
+// Command latencyproxy runs a latencyproxy.Proxy in front of an AWS emulator
+// for benchmarks and manual tests:
+//
+//	go run ./internal/testutil/latencyproxy/cmd -target http://127.0.0.1:5000 -delay 30ms -addr-file proxy.addr
+//
+// It listens on a loopback port (free by default), writes its base URL to
+// -addr-file once it accepts connections, and serves until SIGINT/SIGTERM or
+// -max-lifetime (a bound, so a forgotten proxy never outlives its benchmark).
+// Counters: GET <url>/__latencyproxy/counts, POST <url>/__latencyproxy/reset.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/latencyproxy"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		target   = flag.String("target", "", "base URL requests are forwarded to (required), e.g. http://127.0.0.1:5000")
+		listen   = flag.String("listen", "127.0.0.1:0", "loopback address to listen on")
+		delay    = flag.Duration("delay", 30*time.Millisecond, "round-trip delay added to every request")
+		addrFile = flag.String("addr-file", "", "write the proxy's base URL to this file once listening")
+		lifetime = flag.Duration("max-lifetime", 2*time.Hour, "exit after this long whatever happens")
+	)
+	flag.Parse()
+	u, err := url.Parse(*target)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		fmt.Fprintf(os.Stderr, "latencyproxy: -target must be a URL like http://127.0.0.1:5000 (got %q)\n", *target)
+		return 2
+	}
+	if host := strings.Split(*listen, ":")[0]; host != "127.0.0.1" && host != "localhost" && host != "[::1]" {
+		fmt.Fprintf(os.Stderr, "latencyproxy: -listen must be a loopback address (got %q)\n", *listen)
+		return 2
+	}
+	srv, err := latencyproxy.Start(*listen, latencyproxy.New(u, *delay))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "latencyproxy: listen %s: %v\n", *listen, err)
+		return 1
+	}
+	if *addrFile != "" {
+		tmp := *addrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(srv.URL+"\n"), 0o644); err == nil {
+			err = os.Rename(tmp, *addrFile)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "latencyproxy: write %s: %v\n", *addrFile, err)
+			_ = srv.Close()
+			return 1
+		}
+	}
+	fmt.Fprintf(os.Stderr, "latencyproxy: %s -> %s (+%s per request)\n", srv.URL, u, *delay)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *lifetime)
+	defer cancel()
+	<-ctx.Done()
+	_ = srv.Close()
+	return 0
+}
