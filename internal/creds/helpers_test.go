@@ -69,7 +69,7 @@ type awsProxy struct {
 	mu              sync.Mutex
 	deny            map[string]bool // role ARNs whose AssumeRole is denied
 	denyWebIdentity bool
-	echoToken       bool // put the web identity token in the denial message, as a hostile server might
+	echoToken       bool            // put the web identity token in the denial message, as a hostile server might
 	denyOps         map[string]bool // JSON-protocol operations answered AccessDeniedException
 	calls           map[string]int
 }
