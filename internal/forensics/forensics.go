@@ -182,6 +182,8 @@ type regionState struct {
 	limiter *rate.Limiter
 
 	mu sync.Mutex
+	// usageProbe is closed when the first GetKeyLastUsage call there returned.
+	usageProbe chan struct{}
 	// usageDown is set when GetKeyLastUsage failed for a reason that holds
 	// for every key there (the endpoint does not implement it, 5xx after retries).
 	usageDown *issue
@@ -208,6 +210,23 @@ func (e *enricher) report(i int, is issue) {
 // usage asks GetKeyLastUsage for the finding's key.
 func (e *enricher) usage(ctx context.Context, i int, f *finding.Finding, api KeyUsageAPI) {
 	st := e.region(f.Account, f.Region)
+	// The first call in an account and region goes alone: when the endpoint
+	// does not implement the API, the other keys there are not tried at all.
+	st.mu.Lock()
+	probe, first := st.usageProbe, st.usageProbe == nil
+	if first {
+		probe = make(chan struct{})
+		st.usageProbe = probe
+	}
+	st.mu.Unlock()
+	if first {
+		defer close(probe)
+	} else {
+		select {
+		case <-probe:
+		case <-ctx.Done():
+		}
+	}
 	st.mu.Lock()
 	down := st.usageDown
 	st.mu.Unlock()

@@ -195,3 +195,53 @@ func pad12(s string) string {
 	out := b.String() + "000000000000"
 	return out[:12]
 }
+
+// EventFromJSON wraps a raw CloudTrail record (for example one written from
+// the KMS Developer Guide's examples) as LookupEvents returns it, taking
+// EventId, EventName, EventSource, EventTime, Username, AccessKeyId, ReadOnly
+// and Resources from the record itself.
+func EventFromJSON(record string) (Event, error) {
+	var rec struct {
+		EventID      string    `json:"eventID"`
+		EventName    string    `json:"eventName"`
+		EventSource  string    `json:"eventSource"`
+		EventTime    time.Time `json:"eventTime"`
+		AWSRegion    string    `json:"awsRegion"`
+		ReadOnly     *bool     `json:"readOnly"`
+		UserIdentity struct {
+			ARN         string `json:"arn"`
+			UserName    string `json:"userName"`
+			AccessKeyID string `json:"accessKeyId"`
+		} `json:"userIdentity"`
+		Resources []struct {
+			Type string `json:"type"`
+			ARN  string `json:"ARN"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(record), &rec); err != nil {
+		return Event{}, err
+	}
+	e := Event{
+		Region:          rec.AWSRegion,
+		EventID:         rec.EventID,
+		EventName:       rec.EventName,
+		EventSource:     rec.EventSource,
+		EventTime:       rec.EventTime.UTC(),
+		Username:        rec.UserIdentity.UserName,
+		AccessKeyID:     rec.UserIdentity.AccessKeyID,
+		CloudTrailEvent: record,
+	}
+	if e.Username == "" && rec.UserIdentity.ARN != "" {
+		e.Username = lastPathPart(rec.UserIdentity.ARN)
+	}
+	if rec.ReadOnly != nil {
+		e.ReadOnly = "false"
+		if *rec.ReadOnly {
+			e.ReadOnly = "true"
+		}
+	}
+	for _, r := range rec.Resources {
+		e.Resources = append(e.Resources, Resource{ResourceType: r.Type, ResourceName: r.ARN})
+	}
+	return e, nil
+}
