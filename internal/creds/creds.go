@@ -138,7 +138,7 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &resolver{opts: opts, deps: deps, red: &redactor{}}
+	r := &resolver{opts: opts, deps: deps, red: &redactor{}, masked: map[string]bool{}}
 	if deps.Mask == nil {
 		r.deps.Mask = func(string) {}
 	}
@@ -285,6 +285,7 @@ type resolver struct {
 	// maskMu serialises Deps.Mask: credentials are retrieved concurrently,
 	// and go-githubactions writes each command to an unsynchronised writer.
 	maskMu sync.Mutex
+	masked map[string]bool // values already masked, to print each mask once
 }
 
 // mask registers a secret with the log and with the redactor that cleans
@@ -294,17 +295,23 @@ func (r *resolver) mask(secret string) {
 		return
 	}
 	r.red.add(secret)
-	r.maskMu.Lock()
-	defer r.maskMu.Unlock()
-	r.deps.Mask(secret)
+	r.maskOnce(secret)
 }
 
 func (r *resolver) maskAccount(id string) {
 	if r.opts.MaskAccountIDs && id != "" {
-		r.maskMu.Lock()
-		defer r.maskMu.Unlock()
-		r.deps.Mask(id)
+		r.maskOnce(id)
 	}
+}
+
+func (r *resolver) maskOnce(s string) {
+	r.maskMu.Lock()
+	defer r.maskMu.Unlock()
+	if r.masked[s] {
+		return
+	}
+	r.masked[s] = true
+	r.deps.Mask(s)
 }
 
 // targets lists the accounts to scan: explicit entries first (they win over
