@@ -131,8 +131,9 @@ type target struct {
 // is returned as a ScanError (Stage "credentials") and the others go on. The
 // error return is for problems that stop the whole run: invalid options, no
 // OIDC token, a base identity that does not work, an organization that cannot
-// be listed. ctx bounds Resolve; credential refreshes later in the run use
-// their own timeouts.
+// be listed. ctx bounds Resolve itself; a credentials refresh later in the run
+// runs under the context of the AWS call that needs it (the OIDC token fetch
+// under its own 30 s timeout, so a finished Resolve context does not break it).
 func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]Account, []finding.ScanError, error) {
 	opts, err := opts.normalize()
 	if err != nil {

@@ -14,10 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/smithy-go"
+	"github.com/sethvargo/go-githubactions"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/fakeoidc"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
+
+// The orchestrator passes the go-githubactions Action as Deps.OIDC.
+var _ OIDC = (*githubactions.Action)(nil)
 
 // TestResolveRejectsBadOptions checks the configuration errors raised before
 // any call to AWS (the base config points nowhere: a call would fail differently).
