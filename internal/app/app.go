@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
-	"github.com/sethvargo/go-githubactions"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
@@ -280,23 +281,52 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 	}
 
 	md := summary.Render(*res, summary.Options{RunURL: runURL(d.Getenv), ToolVersion: d.Version})
-	gha := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(io.Discard))
-	if d.Getenv("GITHUB_STEP_SUMMARY") != "" {
-		gha.AddStepSummary(md)
-	}
-	if d.Getenv("GITHUB_OUTPUT") != "" {
-		for _, name := range outputNames() {
-			v, ok := outputs[name]
-			if !ok {
-				continue
-			}
-			if strings.ContainsAny(v, "\r\n") || strings.Contains(v, "_GitHubActionsFileCommandDelimeter_") {
-				log.Warningf("output %s not set: its value is not one line", name)
-				continue
-			}
-			gha.SetOutput(name, v)
+	if path := d.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := appendFile(path, []byte(md+"\n")); err != nil {
+			log.Warningf("write job summary: %v", err)
 		}
 	}
+	if path := d.Getenv("GITHUB_OUTPUT"); path != "" {
+		var b strings.Builder
+		for _, name := range outputNames() {
+			if v, ok := outputs[name]; ok {
+				if err := writeOutput(&b, name, v); err != nil {
+					log.Warningf("output %s not set: %v", name, err)
+				}
+			}
+		}
+		if err := appendFile(path, []byte(b.String())); err != nil {
+			log.Warningf("write outputs: %v", err)
+		}
+	}
+}
+
+// writeOutput appends one output in the runner's multi-line format with a
+// random delimiter, as GitHub's toolkit does: a value can then never end the
+// block early and set other outputs.
+func writeOutput(b *strings.Builder, name, value string) error {
+	var raw [12]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return err
+	}
+	delim := "ghadelimiter_" + hex.EncodeToString(raw[:])
+	if strings.Contains(value, delim) || strings.Contains(name, delim) {
+		return fmt.Errorf("value contains the delimiter")
+	}
+	fmt.Fprintf(b, "%s<<%s\n%s\n%s\n", name, delim, value, delim)
+	return nil
+}
+
+func appendFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func outputNames() []string {
