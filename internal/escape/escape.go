@@ -49,8 +49,14 @@ func LogLine(s string) string {
 	out := b.String()
 	// Break up sequences the runner recognises, wherever they are: a
 	// zero-width joiner is not enough for every viewer, so use a visible change.
-	out = strings.ReplaceAll(out, "::", ":\u200b:")
-	out = strings.ReplaceAll(out, "##[", "#\u200b#[")
+	// ReplaceAll does not rescan its output, so ":::" would become ":\u200b::":
+	// repeat until no marker is left (two passes at most).
+	for strings.Contains(out, "::") {
+		out = strings.ReplaceAll(out, "::", ":\u200b:")
+	}
+	for strings.Contains(out, "##[") {
+		out = strings.ReplaceAll(out, "##[", "#\u200b#[")
+	}
 	return out
 }
 
