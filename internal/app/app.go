@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,11 +23,13 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
+	"github.com/sethvargo/go-githubactions"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/policy"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
@@ -79,7 +83,13 @@ func Run(ctx context.Context, d Deps) int {
 	defer cancel()
 
 	res := finding.Result{ScanTime: d.Now().UTC()}
-	targets, errs := resolveTargets(runCtx, d, settings, log)
+	targets, errs, err := resolveTargets(runCtx, d, settings, log)
+	if err != nil {
+		// A workflow without id-token: write cannot use role-to-assume:
+		// that is configuration, and nothing was scanned.
+		log.Errorf("bad configuration: %v", err)
+		return ExitBadConfig
+	}
 	res.Errors = append(res.Errors, errs...)
 
 	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s)", len(targets)))
@@ -203,47 +213,64 @@ func defaultRegion(s config.Settings) string {
 	return "us-east-1"
 }
 
-// account is one AWS account to scan, with credentials for it.
-type account struct {
-	ID     string
-	Config aws.Config
-}
-
-func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console) ([]scan.Target, []finding.ScanError) {
+func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console) ([]scan.Target, []finding.ScanError, error) {
 	base, err := d.LoadAWSConfig(ctx, awsOptions(s, d)...)
 	if err != nil {
-		return nil, []finding.ScanError{{Stage: "credentials", Message: fmt.Sprintf("load AWS configuration: %v", err)}}
+		return nil, []finding.ScanError{{Stage: "credentials", Message: fmt.Sprintf("load AWS configuration: %v", err)}}, nil
 	}
-	accounts, errs := resolveAccounts(ctx, base, s, log)
-	var targets []scan.Target
-	for _, a := range accounts {
-		regions := s.Regions
-		if regions == nil {
+	// The OIDC token comes from the runner through go-githubactions; its
+	// writer is the console's, which serialises every log write.
+	oidc := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(log.Writer()))
+	accounts, errs, err := creds.Resolve(ctx, base, creds.Options{
+		RoleToAssume:        s.RoleToAssume,
+		Audience:            s.Audience,
+		RoleSessionName:     s.RoleSessionName,
+		RoleDurationSeconds: s.RoleDurationSeconds,
+		RoleExternalID:      s.RoleExternalID,
+		Accounts:            s.Accounts,
+		RoleName:            s.RoleName,
+		Organization:        s.Organization,
+		MaskAccountIDs:      s.MaskAccountIDs,
+		Concurrency:         min(s.MaxConcurrency, 8),
+	}, creds.Deps{OIDC: oidc, Mask: log.Mask})
+	if err != nil {
+		if errors.Is(err, creds.ErrNoIDToken) {
+			return nil, nil, err
+		}
+		return nil, []finding.ScanError{{Stage: "credentials", Message: err.Error()}}, nil
+	}
+	regionsByAccount := make([][]string, len(accounts))
+	var (
+		g  errgroup.Group
+		mu sync.Mutex
+	)
+	g.SetLimit(s.MaxConcurrency)
+	for i, a := range accounts {
+		if s.Regions != nil {
+			regionsByAccount[i] = s.Regions
+			continue
+		}
+		g.Go(func() error {
 			rs, err := scan.EnabledRegions(ctx, ec2.NewFromConfig(a.Config))
 			if err != nil {
+				mu.Lock()
 				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: scan.Describe(err)})
-				continue
+				mu.Unlock()
+				return nil
 			}
-			regions = rs
-		}
-		for _, r := range regions {
+			regionsByAccount[i] = rs
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var targets []scan.Target
+	for i, a := range accounts {
+		for _, r := range regionsByAccount[i] {
 			client := kms.NewFromConfig(a.Config, func(o *kms.Options) { o.Region = r })
 			targets = append(targets, scan.Target{Account: a.ID, Region: r, Client: client})
 		}
 	}
-	return targets, errs
-}
-
-func resolveAccounts(ctx context.Context, base aws.Config, s config.Settings, log *console.Console) ([]account, []finding.ScanError) {
-	out, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, []finding.ScanError{{Stage: "credentials", Message: "get caller identity: " + scan.Describe(err)}}
-	}
-	id := aws.ToString(out.Account)
-	if s.MaskAccountIDs {
-		log.Mask(id)
-	}
-	return []account{{ID: id, Config: base}}, nil
+	return targets, errs, nil
 }
 
 func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result) {
