@@ -319,8 +319,9 @@ assert len(results) >= 3, len(results)
 assert sys.argv[2] in json.dumps(log)
 PY
 pass "gate: SARIF 2.1.0 file in the workspace with the findings"
-[[ -s "${WS}/kms-deletion-gate.json" ]] && python3 -m json.tool "${WS}/kms-deletion-gate.json" >/dev/null \
-  || fail "gate: JSON report missing or not JSON"
+if ! [[ -s "${WS}/kms-deletion-gate.json" ]] || ! python3 -m json.tool "${WS}/kms-deletion-gate.json" >/dev/null; then
+  fail "gate: JSON report missing or not JSON"
+fi
 pass "gate: JSON report in the workspace"
 expect_no_token_in_log "gate"
 pass "gate: GitHub token never printed"

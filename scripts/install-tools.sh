@@ -6,12 +6,13 @@
 #   scripts/install-tools.sh [COMPONENT...]
 #
 # Components (default: lint):
-#   lint            = action-validator dockerfilelint actionlint
+#   lint            = action-validator dockerfilelint actionlint shellcheck
 #   action-validator  npm @action-validator/cli (action.yml + workflows)
 #   dockerfilelint    npm dockerfilelint
 #   sarif-multitool   npm @microsoft/sarif-multitool (SARIF + GitHub rules)
 #   actionlint        go  github.com/rhysd/actionlint
 #   golangci-lint     go  github.com/golangci/golangci-lint/v2 (~3 min cold)
+#   ShellCheck (apt)  lints shell; actionlint runs it on run: scripts
 #   container         apt buildah podman runc (needs root)
 #   all               every component above
 #
@@ -39,6 +40,7 @@ GOLANGCI_LINT_VERSION=v2.15.0
 BUILDAH_VERSION=1.28.2+ds1-3+deb12u1+b3
 PODMAN_VERSION=4.3.1+ds1-8+deb12u1+b3
 RUNC_VERSION=1.1.5+ds1-1+deb12u1
+SHELLCHECK_VERSION=0.9.0-1
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
 
@@ -70,34 +72,49 @@ go_tool() { # binary module@version version-pattern
   GOBIN="${GOBIN_DIR}" GOFLAGS=-mod=mod go install "${module}" >&2
 }
 
+APT_UPDATED=""
+apt_install() { # pkg=version... ; falls back to the current versions
+  if [[ "$(id -u)" != 0 ]]; then
+    log "not root: cannot apt-get install $*; install them yourself"
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  [[ -n "${APT_UPDATED}" ]] || { apt-get update -qq >&2; APT_UPDATED=1; }
+  if ! apt-get install -y -qq --no-install-recommends "$@" >&2; then
+    local names=("${@%%=*}")
+    log "WARNING: pinned versions not offered by apt any more; installing the current ones"
+    log "WARNING: update the pins in scripts/install-tools.sh to: $(apt-cache policy "${names[@]}" | awk '/^[a-z]/{p=$1} /Candidate/{printf "%s=%s ", p, $2}')"
+    apt-get install -y -qq --no-install-recommends "${names[@]}" >&2
+  fi
+}
+
+shellcheck_tool() {
+  if command -v shellcheck >/dev/null; then
+    log "shellcheck $(shellcheck --version | awk '/^version/{print $2}') present"
+    return
+  fi
+  log "installing shellcheck from Debian"
+  apt_install "shellcheck=${SHELLCHECK_VERSION}"
+}
+
 apt_tools() {
   if command -v buildah >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null; then
     log "buildah $(buildah --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), runc present"
     return
   fi
-  if [[ "$(id -u)" != 0 ]]; then
-    log "buildah/podman/runc missing and not root: run as root or install them yourself"
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
   log "installing buildah podman runc from Debian"
-  apt-get update -qq >&2
-  if ! apt-get install -y -qq --no-install-recommends \
-      "buildah=${BUILDAH_VERSION}" "podman=${PODMAN_VERSION}" "runc=${RUNC_VERSION}" >&2; then
-    log "WARNING: pinned versions not offered by apt any more; installing the current ones"
-    log "WARNING: update the pins in scripts/install-tools.sh to: $(apt-cache policy buildah podman runc | awk '/^[a-z]/{p=$1} /Candidate/{printf "%s=%s ", p, $2}')"
-    apt-get install -y -qq --no-install-recommends buildah podman runc >&2
-  fi
+  apt_install "buildah=${BUILDAH_VERSION}" "podman=${PODMAN_VERSION}" "runc=${RUNC_VERSION}"
 }
 
 install_component() {
   case "$1" in
-    lint) install_component action-validator; install_component dockerfilelint; install_component actionlint ;;
+    lint) for c in action-validator dockerfilelint actionlint shellcheck; do install_component "$c"; done ;;
     action-validator) npm_tool @action-validator/cli "${ACTION_VALIDATOR_VERSION}" ;;
     dockerfilelint) npm_tool dockerfilelint "${DOCKERFILELINT_VERSION}" ;;
     sarif-multitool) npm_tool @microsoft/sarif-multitool "${SARIF_MULTITOOL_VERSION}" ;;
     actionlint) go_tool actionlint "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" "${ACTIONLINT_VERSION#v}" ;;
     golangci-lint) go_tool golangci-lint "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@${GOLANGCI_LINT_VERSION}" "${GOLANGCI_LINT_VERSION#v}" ;;
+    shellcheck) shellcheck_tool ;;
     container) apt_tools ;;
     all) for c in lint sarif-multitool golangci-lint container; do install_component "$c"; done ;;
     *) log "unknown component '$1' (see the header of $0)"; exit 2 ;;
@@ -105,6 +122,7 @@ install_component() {
 }
 
 if [[ "${1:-}" == "--print-path" ]]; then
+  # shellcheck disable=SC2016 # $PATH is for the shell that sources this line
   printf 'export PATH=%q:%q:"$PATH"\n' "${GOBIN_DIR}" "${NPM_PREFIX}/node_modules/.bin"
   exit 0
 fi

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Lints the action's metadata, the workflows, the example workflows and the
+# Dockerfile with pinned tools (installed by scripts/install-tools.sh):
+#   action-validator  action.yml and every workflow, against SchemaStore's schemas
+#   actionlint        .github/workflows/*.yml and examples/*.yml (expressions,
+#                     inputs of `uses: ./` checked against action.yml)
+#   ShellCheck        this action's scripts (and, through actionlint, run: blocks)
+#   dockerfilelint    Dockerfile (rules off only in .dockerfilelintrc, with reasons)
+# Runs every check, then exits non-zero if any failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}" || exit 1
+"${ROOT}/scripts/install-tools.sh" lint || exit 1
+
+BIN="${ROOT}/.tools/bin"
+NPM_BIN="${ROOT}/.tools/npm/node_modules/.bin"
+failed=()
+
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+examples=(examples/*.yml examples/*.yaml)
+shopt -u nullglob
+
+echo "== action-validator"
+for f in action.yml "${workflows[@]}" "${examples[@]}"; do
+  if "${NPM_BIN}/action-validator" "${f}"; then echo "ok ${f}"; else failed+=("action-validator ${f}"); fi
+done
+
+echo "== actionlint"
+# actionlint runs shellcheck (installed above) on every run: script; no
+# workflow here runs Python, so pyflakes is off.
+if "${BIN}/actionlint" -pyflakes= "${workflows[@]}" "${examples[@]}"; then
+  echo "ok ${#workflows[@]} workflow(s), ${#examples[@]} example(s)"
+else
+  failed+=("actionlint")
+fi
+
+echo "== shellcheck (the action's scripts)"
+if shellcheck scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh; then
+  echo "ok scripts"
+else
+  failed+=("shellcheck scripts")
+fi
+
+echo "== dockerfilelint"
+if "${NPM_BIN}/dockerfilelint" Dockerfile; then echo "ok Dockerfile"; else failed+=("dockerfilelint Dockerfile"); fi
+
+if ((${#failed[@]})); then
+  printf 'lint-action: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "lint-action: all passed"
