@@ -108,6 +108,13 @@ func Find(ctx context.Context, root string, keys []KeyRef, opts Options) ([][]fi
 	opts = opts.withDefaults()
 	out := make([][]finding.Location, len(keys))
 	var stats Stats
+	// The workspace itself may be a symbolic link (a container's mount);
+	// links inside it are not followed.
+	resolved, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return out, stats, fmt.Errorf("infrastructure-as-code root: %w", err)
+	}
+	root = resolved
 	info, err := os.Stat(root)
 	if err != nil {
 		return out, stats, fmt.Errorf("infrastructure-as-code root: %w", err)

@@ -224,6 +224,33 @@ func TestFindErrors(t *testing.T) {
 	}
 }
 
+func TestFindSymlinks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	realDir := filepath.Join(dir, "realDir")
+	outside := filepath.Join(dir, "outside")
+	writeTree(t, realDir, map[string]string{"a.tf": "alias/orders\n"})
+	writeTree(t, outside, map[string]string{"b.tf": "alias/orders\n"})
+	link := filepath.Join(dir, "workspace")
+	if err := os.Symlink(realDir, link); err != nil {
+		t.Fatal(err)
+	}
+	// Links inside the workspace are not followed: they could leave it.
+	if err := os.Symlink(outside, filepath.Join(realDir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "b.tf"), filepath.Join(realDir, "c.tf")); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := Find(context.Background(), link, testKeys, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []finding.Location{loc("a.tf", 1, "alias/orders")}; !reflect.DeepEqual(got[0], want) {
+		t.Errorf("locations = %v, want %v", got[0], want)
+	}
+}
+
 func TestFindNoKeys(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
