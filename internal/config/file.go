@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -48,9 +51,20 @@ var (
 )
 
 func parseFile(path string, data []byte) (*parsedFile, error) {
+	// A decoder, not yaml.Unmarshal: Unmarshal reads the first document and
+	// silently drops any after a "---", allowlist entries included.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError(path, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlError(path, err)
+	case len(extra.Content) > 0 && extra.Content[0].Tag != "!!null":
+		return nil, &Error{Source: path, Line: extra.Content[0].Line, Msg: "a second YAML document (after ---) is not allowed: put every setting and the allowlist in one document"}
 	}
 	out := &parsedFile{settings: map[string]value{}}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
