@@ -36,6 +36,31 @@ else
   failed+=("actionlint")
 fi
 
+echo "== example inputs against action.yml"
+# The examples use the published action (owner/repo@ref), whose inputs
+# actionlint cannot see; check every with: key against action.yml here.
+if python3 - action.yml "${examples[@]}" <<'PY'
+import sys, yaml
+inputs = set(yaml.safe_load(open(sys.argv[1]))["inputs"])
+bad = 0
+for path in sys.argv[2:]:
+    wf = yaml.safe_load(open(path))
+    for job_name, job in (wf.get("jobs") or {}).items():
+        for i, step in enumerate(job.get("steps") or []):
+            if not str(step.get("uses", "")).startswith("kms-deletion-gate/kms-deletion-gate@"):
+                continue
+            for key in step.get("with") or {}:
+                if key not in inputs:
+                    print(f"{path}: job {job_name} step {i + 1}: unknown input {key!r}")
+                    bad += 1
+sys.exit(1 if bad else 0)
+PY
+then
+  echo "ok ${#examples[@]} example(s)"
+else
+  failed+=("example inputs")
+fi
+
 echo "== shellcheck (the action's scripts)"
 if shellcheck scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh; then
   echo "ok scripts"
