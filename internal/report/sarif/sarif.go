@@ -135,13 +135,13 @@ func WriteFile(path string, res finding.Result, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("write SARIF %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // no-op once renamed
 	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("write SARIF %s: %w", path, err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("write SARIF %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -562,7 +562,7 @@ func message(f finding.Finding, scanTime time.Time) string {
 		fmt.Fprintf(&b, " Description: \"%s\".", escape.SARIFMessage(f.Description, maxDescriptionRunes))
 	}
 	if f.Allowlisted {
-		fmt.Fprintf(&b, " Accepted by the allowlist")
+		b.WriteString(" Accepted by the allowlist")
 		if f.AllowExpires != "" {
 			fmt.Fprintf(&b, " until %s", escape.SARIFMessage(f.AllowExpires, 32))
 		}
