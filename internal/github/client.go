@@ -59,6 +59,7 @@ type Options struct {
 // Client calls GitHub for one run.
 type Client struct {
 	opts    Options
+	maxGzip int // MaxSARIFGzipBytes; lowered by tests
 	actx    ActionsContext
 	api     *gh.Client
 	initErr error
@@ -97,7 +98,7 @@ func New(opts Options) *Client {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Client{opts: opts, actx: LoadContext(opts.Getenv, opts.ReadFile)}
+	c := &Client{opts: opts, actx: LoadContext(opts.Getenv, opts.ReadFile), maxGzip: MaxSARIFGzipBytes}
 	if opts.APIURL == "" {
 		opts.APIURL = c.actx.APIURL
 	}

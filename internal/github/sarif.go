@@ -106,9 +106,9 @@ func (c *Client) UploadSARIF(ctx context.Context, sarif []byte, opts UploadOptio
 	if err := zw.Close(); err != nil {
 		return up, &Warning{Op: opUpload, Kind: KindInvalid, Detail: "gzip: " + err.Error(), Err: err}
 	}
-	if gz.Len() > MaxSARIFGzipBytes {
+	if gz.Len() > c.maxGzip {
 		return up, &Warning{Op: opUpload, Kind: KindTooLarge, Detail: fmt.Sprintf("the SARIF file is %d bytes gzip-compressed, over code scanning's %d: %s",
-			gz.Len(), MaxSARIFGzipBytes, uploadHints[http.StatusRequestEntityTooLarge])}
+			gz.Len(), c.maxGzip, uploadHints[http.StatusRequestEntityTooLarge])}
 	}
 
 	body := sarifRequest{
