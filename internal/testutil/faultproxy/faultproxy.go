@@ -58,11 +58,15 @@ const (
 	// carrying Code and Message (e.g. AccessDeniedException), for errors that
 	// must not be retried and for hostile error messages.
 	Error
+	// Respond answers with Status (default 200) and Body verbatim, in the
+	// protocol's content type: a stand-in for an endpoint that returns what
+	// real AWS validates away (hostile alias names, say).
+	Respond
 )
 
 var faultNames = map[Fault]string{
 	None: "none", Throttle: "throttle", ServerError: "http-500", Unavailable: "http-503",
-	Reset: "connection-reset", Truncate: "truncated-body", Hang: "never-answers", Error: "error",
+	Reset: "connection-reset", Truncate: "truncated-body", Hang: "never-answers", Error: "error", Respond: "respond",
 }
 
 // String names the fault for reports.
@@ -94,10 +98,12 @@ type Rule struct {
 	Skip int
 	// Delay is added before the fault (or before forwarding, for None).
 	Delay time.Duration
-	// Status, Code and Message shape an Error fault's answer.
+	// Status, Code and Message shape an Error fault's answer; Status and
+	// Body a Respond fault's.
 	Status  int
 	Code    string
 	Message string
+	Body    string
 
 	seen, hits int
 }
@@ -346,6 +352,19 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		}
 		writeError(w, r, req, status, rule.Code, rule.Message)
+	case Respond:
+		status := rule.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if isJSON(r) {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		} else {
+			w.Header().Set("Content-Type", "text/xml")
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(rule.Body)))
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, rule.Body)
 	case Reset:
 		resetConn(w)
 	case Truncate:

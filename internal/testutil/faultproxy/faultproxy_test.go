@@ -232,3 +232,20 @@ func TestTruncatedBodyNeedsAnExtraRetryable(t *testing.T) {
 		t.Errorf("requests = %d, want 3", got)
 	}
 }
+
+func TestRespondAnswersVerbatim(t *testing.T) {
+	t.Parallel()
+	up, n := upstream(t)
+	p, err := New(up.URL, Rule{Operation: "ListAliases", Fault: Respond, Body: `{"Aliases":[{"AliasName":"alias/<img src=x>","TargetKeyId":"k"}],"Truncated":false}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out, err := kms.NewFromConfig(awsConfig(p.URL, 1)).ListAliases(context.Background(), &kms.ListAliasesInput{})
+	if err != nil || len(out.Aliases) != 1 || aws.ToString(out.Aliases[0].AliasName) != "alias/<img src=x>" {
+		t.Fatalf("ListAliases = %+v, %v", out, err)
+	}
+	if n.Load() != 0 {
+		t.Errorf("a Respond answer reached upstream")
+	}
+}
