@@ -112,15 +112,20 @@ func parseEvent(ev types.Event, keyARN string) (event, bool) {
 	return rec, true
 }
 
+// pendingWindowDays is requestParameters.pendingWindowInDays, or 0 when it
+// is absent or not a plausible number of days.
 func (rec event) pendingWindowDays() int {
+	var days float64
 	switch v := rec.RequestParameters.PendingWindowInDays.(type) {
 	case float64:
-		return int(v)
+		days = v
 	case string:
-		n, _ := strconv.Atoi(v)
-		return n
+		days, _ = strconv.ParseFloat(v, 64)
 	}
-	return 0
+	if days < 1 || days > 366 || days != float64(int(days)) {
+		return 0
+	}
+	return int(days)
 }
 
 // window is the LookupEvents time range for a finding: from the earliest time
