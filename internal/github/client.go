@@ -210,7 +210,10 @@ func (c *Client) classify(op string, err error, hints map[int]string) *Warning {
 		w.Detail = fmt.Sprintf("GitHub API rate limit exhausted until %s; retry later", rle.Rate.Reset.Time.UTC().Format(time.RFC3339))
 	case errors.As(err, &arle):
 		w.Kind, w.Status = KindRateLimited, http.StatusForbidden
-		w.Detail = fmt.Sprintf("GitHub secondary rate limit still in force after %d retries: %s", c.opts.MaxRetries, arle.Message)
+		w.Detail = "GitHub secondary rate limit: " + arle.Message
+		if arle.RetryAfter != nil {
+			w.Detail += fmt.Sprintf(" (retry after %s; this run waits at most %s, %d times)", arle.RetryAfter.Round(time.Second), c.opts.MaxRetryWait, c.opts.MaxRetries)
+		}
 	case errors.As(err, &er) && er.Response != nil:
 		w.Status = er.Response.StatusCode
 		w.Kind = kindOf(w.Status)
@@ -220,7 +223,7 @@ func (c *Client) classify(op string, err error, hints map[int]string) *Warning {
 		}
 		w.Detail = fmt.Sprintf("GitHub answered %d %s", w.Status, msg)
 		if w.Kind == KindUnavailable || w.Kind == KindRateLimited {
-			w.Detail += fmt.Sprintf(" after %d retries", c.opts.MaxRetries)
+			w.Detail += fmt.Sprintf(" (retried up to %d times)", c.opts.MaxRetries)
 		}
 		if h := hints[w.Status]; h != "" {
 			w.Detail += ": " + h
@@ -232,7 +235,7 @@ func (c *Client) classify(op string, err error, hints map[int]string) *Warning {
 		w.Detail = "stopped: " + err.Error()
 	default:
 		w.Kind = KindUnavailable
-		w.Detail = fmt.Sprintf("could not reach GitHub after %d retries: %v", c.opts.MaxRetries, err)
+		w.Detail = fmt.Sprintf("could not reach GitHub (retried up to %d times): %v", c.opts.MaxRetries, err)
 	}
 	w.Detail = c.redact(w.Detail)
 	return w

@@ -277,7 +277,7 @@ func TestUploadSARIFDegrades(t *testing.T) {
 		{"404", fakegithub.Options{}, &fakegithub.Fault{Status: 404}, 1, nil, pushEnv(), KindNotFound, 1, "not found"},
 		{"413 from GitHub", fakegithub.Options{}, &fakegithub.Fault{Status: 413}, 1, nil, pushEnv(), KindTooLarge, 1, "shard"},
 		{"413 before sending", fakegithub.Options{}, nil, 0, big, pushEnv(), KindTooLarge, 0, "over code scanning's"},
-		{"503 persists", fakegithub.Options{}, &fakegithub.Fault{Status: 503}, 10, nil, pushEnv(), KindUnavailable, 4, "after 3 retries"},
+		{"503 persists", fakegithub.Options{}, &fakegithub.Fault{Status: 503}, 10, nil, pushEnv(), KindUnavailable, 4, "retried up to 3 times"},
 		{"rate limit too long to wait", fakegithub.Options{}, &fakegithub.Fault{Status: 403, SecondaryRateLimit: true, RetryAfter: "3600"}, 1, nil, pushEnv(), KindRateLimited, 1, "secondary rate limit"},
 		{"ref not usable", fakegithub.Options{}, nil, 0, nil, env{vars: map[string]string{"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "main", "GITHUB_SHA": sha}}, KindSkipped, 0, "GITHUB_REF"},
 	}

@@ -117,7 +117,7 @@ type PullRequest struct {
 	Number         int
 	HeadSHA        string
 	HeadRef        string // branch name
-	HeadRepo       string // owner/name; "" for a deleted fork
+	HeadRepo       string // owner/name; default BaseRepo (GitHub's description has no null head repository)
 	BaseSHA        string
 	BaseRef        string // branch name
 	BaseRepo       string // owner/name; default the fake's repository
@@ -271,6 +271,9 @@ func (s *Server) AddPullRequest(pr PullRequest) {
 	defer s.mu.Unlock()
 	if pr.BaseRepo == "" {
 		pr.BaseRepo = s.Repository()
+	}
+	if pr.HeadRepo == "" {
+		pr.HeadRepo = pr.BaseRepo
 	}
 	s.pulls[pr.Number] = &pr
 }

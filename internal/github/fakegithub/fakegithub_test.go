@@ -242,3 +242,27 @@ func TestDisabledAndReadOnly(t *testing.T) {
 		t.Errorf("read with read-only token: %d", code)
 	}
 }
+
+func TestPullRequestShapes(t *testing.T) {
+	t.Parallel()
+	s := New(t, Options{})
+	s.AddPullRequest(PullRequest{Number: 3, HeadSHA: sha40, HeadRef: "x", HeadRepo: "", BaseSHA: sha40, BaseRef: "main"})
+	s.AddPullRequest(PullRequest{Number: 4, HeadSHA: sha40, HeadRef: "y", HeadRepo: "someone/demo", BaseSHA: sha40, BaseRef: "main"})
+	for n, wantHead := range map[string]string{"3": `"full_name":"octo-org/demo"`, "4": `"full_name":"someone/demo"`} {
+		code, _, body := do(t, s, "GET", "/repos/octo-org/demo/pulls/"+n, nil)
+		var pr struct {
+			Head json.RawMessage `json:"head"`
+			Base struct {
+				Repo struct {
+					FullName string `json:"full_name"`
+				} `json:"repo"`
+			} `json:"base"`
+		}
+		if err := json.Unmarshal(body, &pr); err != nil || code != 200 {
+			t.Fatalf("pull %s: %d %v", n, code, err)
+		}
+		if !strings.Contains(string(pr.Head), wantHead) || pr.Base.Repo.FullName != "octo-org/demo" {
+			t.Errorf("pull %s: head %s base %q", n, pr.Head, pr.Base.Repo.FullName)
+		}
+	}
+}

@@ -247,10 +247,6 @@ func setBranch(b map[string]any, sha, ref, repo string) {
 	b["ref"] = ref
 	owner, name, _ := strings.Cut(repo, "/")
 	b["label"] = owner + ":" + ref
-	if repo == "" {
-		b["repo"] = nil
-		return
-	}
 	if r, ok := b["repo"].(map[string]any); ok {
 		r["full_name"] = repo
 		r["name"] = name
