@@ -99,19 +99,19 @@ func (t *retryTransport) decide(req *http.Request, resp *http.Response, err erro
 		// A POST that may have reached GitHub is not replayed blindly on a
 		// network error; one that never connected is.
 		var op *net.OpError
-		if req.Method == http.MethodPost && !(errors.As(err, &op) && op.Op == "dial") {
+		neverConnected := errors.As(err, &op) && op.Op == "dial"
+		if req.Method == http.MethodPost && !neverConnected {
 			return 0, false
 		}
 		return backoff, true
 	}
-	switch s := resp.StatusCode; {
-	case s == http.StatusInternalServerError || s == http.StatusBadGateway ||
-		s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
+	switch resp.StatusCode {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		if d, ok := t.retryAfter(resp); ok {
 			return d, d <= t.maxWait
 		}
 		return backoff, true
-	case s == http.StatusTooManyRequests || s == http.StatusForbidden:
+	case http.StatusTooManyRequests, http.StatusForbidden:
 		d, limited := t.rateLimitWait(resp)
 		if !limited {
 			return 0, false // a plain 403 is a permission problem: retrying cannot help

@@ -50,6 +50,7 @@ func TestRetryTransport(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	dialErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	resetErr := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	//nolint:bodyclose // the answers' bodies are closed by the transport under test or below
 	tests := []struct {
 		name       string
 		method     string
@@ -126,11 +127,15 @@ func equalDurations(a, b []time.Duration) bool {
 func TestRetryStopsWhenCancelled(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	sc := &scripted{answers: []func(*http.Request) (*http.Response, error){status(503, nil, "")}}
+	sc := &scripted{answers: []func(*http.Request) (*http.Response, error){status(503, nil, "")}} //nolint:bodyclose // closed by the transport
 	rt := &retryTransport{base: sc, maxRetries: 3, maxWait: time.Minute, attempt: time.Minute, now: time.Now,
 		sleep: func(ctx context.Context, d time.Duration) error { cancel(); return sleep(ctx, d) }}
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://127.0.0.1:1/x", nil)
-	if _, err := rt.RoundTrip(req); !errors.Is(err, context.Canceled) {
+	resp, err := rt.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 	if len(sc.bodies) != 1 {
