@@ -98,10 +98,11 @@ func New(opts Options) *Client {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Client{opts: opts, actx: LoadContext(opts.Getenv, opts.ReadFile), maxGzip: MaxSARIFGzipBytes}
+	actx := LoadContext(opts.Getenv, opts.ReadFile)
 	if opts.APIURL == "" {
-		opts.APIURL = c.actx.APIURL
+		opts.APIURL = actx.APIURL
 	}
+	c := &Client{opts: opts, actx: actx, maxGzip: MaxSARIFGzipBytes}
 
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
@@ -131,7 +132,6 @@ func New(opts Options) *Client {
 	} else {
 		c.api.BaseURL = apiBase
 	}
-	c.opts = opts
 	return c
 }
 
