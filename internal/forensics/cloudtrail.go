@@ -153,9 +153,12 @@ func (e *enricher) window(f *finding.Finding) (start, end time.Time) {
 }
 
 // trail reads the finding's CloudTrail history, newest first, page by page.
+// KMS records name the key by ARN in resources[], which is what the
+// ResourceName lookup attribute matches; should nothing at all come back by
+// ARN, the key id is tried once.
 func (e *enricher) trail(ctx context.Context, i int, f *finding.Finding, api LookupEventsAPI) {
 	if f.ARN == "" {
-		return // CloudTrail indexes KMS events by the key ARN (resources[].ARN)
+		return
 	}
 	st := e.region(f.Account, f.Region)
 	st.mu.Lock()
@@ -166,37 +169,49 @@ func (e *enricher) trail(ctx context.Context, i int, f *finding.Finding, api Loo
 		return
 	}
 	start, end := e.window(f)
+	events, seen, ok := e.readPages(ctx, i, f, st, api, f.ARN, start, end)
+	if ok && seen == 0 && f.KeyID != "" && f.KeyID != f.ARN {
+		events, _, _ = e.readPages(ctx, i, f, st, api, f.KeyID, start, end)
+	}
+	e.analyze(i, f, events, start)
+}
+
+// readPages reads the events whose ResourceName is name. It returns the
+// events about the finding's key, how many events came back in all, and
+// whether reading ended normally (no error, budget or page cap).
+func (e *enricher) readPages(ctx context.Context, i int, f *finding.Finding, st *regionState, api LookupEventsAPI, name string, start, end time.Time) ([]event, int, bool) {
 	in := &cloudtrail.LookupEventsInput{
 		LookupAttributes: []types.LookupAttribute{{
 			AttributeKey:   types.LookupAttributeKeyResourceName,
-			AttributeValue: aws.String(f.ARN),
+			AttributeValue: aws.String(name),
 		}},
 		StartTime:  aws.Time(start),
 		EndTime:    aws.Time(end),
 		MaxResults: aws.Int32(pageSize),
 	}
 	var events []event
+	seen := 0
 	for page := 0; ; page++ {
 		if page == e.opts.MaxPages {
 			e.report(i, issue{kind: kindPages, account: f.Account, region: f.Region})
-			break
+			return events, seen, false
 		}
 		out, err := e.lookup(ctx, st, api, in)
 		if err != nil {
 			e.trailFailed(ctx, i, f, st, err)
-			break // what was read is still evidence
+			return events, seen, false // what was read is still evidence
 		}
+		seen += len(out.Events)
 		for _, ev := range out.Events {
 			if rec, ok := parseEvent(ev, f.ARN); ok {
 				events = append(events, rec)
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {
-			break
+			return events, seen, true
 		}
 		in.NextToken = out.NextToken
 	}
-	e.analyze(i, f, events, start)
 }
 
 func (e *enricher) trailFailed(ctx context.Context, i int, f *finding.Finding, st *regionState, err error) {

@@ -75,7 +75,8 @@ type Options struct {
 	// CloudTrailBudget bounds the total time spent on CloudTrail; findings not
 	// reached in time are left without CloudTrail evidence, with a warning.
 	CloudTrailBudget time.Duration
-	// Concurrency bounds the findings processed at once.
+	// Concurrency bounds the GetKeyLastUsage calls in flight, and the
+	// account x region pairs whose CloudTrail is read at once.
 	Concurrency int
 
 	// Now and Sleep replace the clock used for rate limiting and the budget
@@ -134,30 +135,64 @@ func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, op
 		opts:     opts,
 		clients:  clients,
 		regions:  map[string]*regionState{},
-		deadline: opts.Now().Add(opts.CloudTrailBudget),
 		issues:   make([][]issue, len(findings)),
 		attempts: make([]int, len(findings)),
 	}
-	trailCtx, cancel := context.WithTimeoutCause(ctx, opts.CloudTrailBudget, errBudget)
-	defer cancel()
+	usageAPIs := make([]KeyUsageAPI, len(findings))
+	trailAPIs := make([]LookupEventsAPI, len(findings))
+	for i, f := range findings {
+		usageAPIs[i], trailAPIs[i] = clients(f.Account, f.Region)
+	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	// GetKeyLastUsage: one call per finding, concurrently.
+	g := new(errgroup.Group)
 	g.SetLimit(opts.Concurrency)
 	for i := range findings {
+		if usageAPIs[i] == nil {
+			continue
+		}
 		g.Go(func() error {
-			f := &findings[i]
-			ku, le := clients(f.Account, f.Region)
-			if ku != nil {
-				e.usage(gctx, i, f, ku)
-			}
-			if opts.CloudTrail && le != nil && pending(f.State) {
-				e.trail(trailCtx, i, f, le)
-			}
-			setReason(f, e.attempts[i], opts)
+			e.usage(ctx, i, &findings[i], usageAPIs[i])
 			return nil
 		})
 	}
 	_ = g.Wait()
+
+	// CloudTrail: one worker per account and region, since LookupEvents'
+	// quota is per account and region; regions run concurrently.
+	if opts.CloudTrail {
+		e.deadline = opts.Now().Add(opts.CloudTrailBudget)
+		trailCtx, cancel := context.WithTimeoutCause(ctx, opts.CloudTrailBudget, errBudget)
+		defer cancel()
+		groups := map[string][]int{}
+		var order []string
+		for i, f := range findings {
+			if trailAPIs[i] == nil || !pending(f.State) {
+				continue
+			}
+			k := f.Account + "/" + f.Region
+			if groups[k] == nil {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], i)
+		}
+		sort.Strings(order)
+		g := new(errgroup.Group)
+		g.SetLimit(opts.Concurrency)
+		for _, k := range order {
+			g.Go(func() error {
+				for _, i := range groups[k] {
+					e.trail(trailCtx, i, &findings[i], trailAPIs[i])
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}
+
+	for i := range findings {
+		setReason(&findings[i], e.attempts[i], opts)
+	}
 	return e.warnings()
 }
 

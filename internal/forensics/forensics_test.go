@@ -420,14 +420,18 @@ func TestLookupEventsRateLimitFakeClock(t *testing.T) {
 			}
 		}
 	}
-	// us-east-1 ran first (concurrency 1): 9 calls take 4s. eu-west-1 has its
-	// own quota, so its first call did not wait.
+	// Concurrency 1: eu-west-1 ran first (regions in sorted order), 6 calls in
+	// 2.5s. us-east-1 has its own quota, so its first call did not wait; its
+	// 9 calls took 4s.
 	east, west := byRegion["us-east-1"], byRegion["eu-west-1"]
-	if got := east[len(east)-1].Sub(start); got != 4*time.Second {
-		t.Errorf("us-east-1 calls spanned %v, want 4s", got)
+	if got := west[len(west)-1].Sub(west[0]); got != 2500*time.Millisecond {
+		t.Errorf("eu-west-1 calls spanned %v, want 2.5s", got)
 	}
-	if !west[0].Equal(east[len(east)-1]) {
-		t.Errorf("eu-west-1 first call at %v, want right after us-east-1's last at %v", west[0].Sub(start), east[len(east)-1].Sub(start))
+	if !east[0].Equal(west[len(west)-1]) {
+		t.Errorf("us-east-1 first call at %v, want right after eu-west-1's last at %v", east[0].Sub(start), west[len(west)-1].Sub(start))
+	}
+	if got := east[len(east)-1].Sub(east[0]); got != 4*time.Second {
+		t.Errorf("us-east-1 calls spanned %v, want 4s", got)
 	}
 }
 
@@ -587,4 +591,50 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 	return nil
+}
+
+// Should CloudTrail index a key's events by key id rather than ARN, the
+// lookup by ARN comes back empty and the key id is tried once.
+func TestEnrichCloudTrailKeyIDFallback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		indexBy    string // ResourceName of the stored events; "" stores none
+		wantSched  bool
+		wantLookup []string // AttributeValue of each LookupEvents call
+	}{
+		{name: "indexed by ARN", indexBy: arnA, wantSched: true, wantLookup: []string{arnA}},
+		{name: "indexed by key id", indexBy: keyA, wantSched: true, wantLookup: []string{arnA, keyA}},
+		{name: "no history", wantLookup: []string{arnA, keyA}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := awsfake.New(t)
+			if tt.indexBy != "" {
+				ev := testdataEvent(t, "schedule-key-deletion.json")
+				ev.Resources = []awsfake.Resource{{ResourceType: "AWS::KMS::Key", ResourceName: tt.indexBy}}
+				srv.AddEvents(ev)
+			}
+			fs := []finding.Finding{pendingFinding(keyA, arnA, "us-east-1")}
+			warnings := forensics.Enrich(context.Background(), fs, func(_, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
+				return nil, cloudtrail.NewFromConfig(srv.Config(region))
+			}, forensics.Options{ScanTime: scanTime, CloudTrail: true})
+			if len(warnings) != 0 {
+				t.Errorf("warnings = %q", warnings)
+			}
+			if got := fs[0].ScheduledBy != nil; got != tt.wantSched {
+				t.Errorf("ScheduledBy = %+v, want found %v", fs[0].ScheduledBy, tt.wantSched)
+			}
+			var got []string
+			for _, r := range srv.Requests(awsfake.OpLookupEvents) {
+				var in struct{ LookupAttributes []struct{ AttributeValue string } }
+				_ = json.Unmarshal(r.Body, &in)
+				got = append(got, in.LookupAttributes[0].AttributeValue)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.wantLookup, ",") {
+				t.Errorf("lookups by %q, want %q", got, tt.wantLookup)
+			}
+		})
+	}
 }
