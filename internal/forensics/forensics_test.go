@@ -628,7 +628,9 @@ func TestEnrichCloudTrailKeyIDFallback(t *testing.T) {
 			}
 			var got []string
 			for _, r := range srv.Requests(awsfake.OpLookupEvents) {
-				var in struct{ LookupAttributes []struct{ AttributeValue string } }
+				var in struct {
+					LookupAttributes []struct{ AttributeValue string }
+				}
 				_ = json.Unmarshal(r.Body, &in)
 				got = append(got, in.LookupAttributes[0].AttributeValue)
 			}
