@@ -10,8 +10,9 @@
 #     machine's /usr/local/go, and a runtime base holding only the CA bundle
 #     (plus /etc/passwd and /tmp), standing in for golang:* and distroless
 #  3. builds the REAL Dockerfile with those as GO_IMAGE/BASE_IMAGE
-#  4. starts moto_server on a free loopback port and seeds keys pending
-#     deletion with the AWS CLI
+#  4. starts moto_server on a free loopback port (behind a pass-through
+#     proxy that adds KMS GetKeyLastUsage, which moto lacks) and seeds keys
+#     pending deletion with the AWS CLI
 #  5. runs the image with podman as the runner would: workspace at
 #     /github/workspace (the working dir), file commands under
 #     /github/file_commands, the event at /github/workflow/event.json,
@@ -47,9 +48,12 @@ pm() { podman --storage-driver vfs --runtime runc --cgroup-manager cgroupfs --ev
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/kdg-e2e.XXXXXX")"
 MOTO_PID=""
+SHIM_PID=""
 cleanup() {
-  local rc=$?
-  if [[ -n "${MOTO_PID}" ]]; then kill "${MOTO_PID}" 2>/dev/null || true; wait "${MOTO_PID}" 2>/dev/null || true; fi
+  local rc=$? pid
+  for pid in "${SHIM_PID}" "${MOTO_PID}"; do
+    if [[ -n "${pid}" ]]; then kill "${pid}" 2>/dev/null || true; wait "${pid}" 2>/dev/null || true; fi
+  done
   if [[ "${KDG_E2E_KEEP:-}" == 1 ]]; then echo "kept ${TMP}"; else rm -rf "${TMP}"; fi
   exit "${rc}"
 }
@@ -160,6 +164,68 @@ done
 curl -fsS -o /dev/null "${ENDPOINT}/moto-api/" || fail "moto_server not ready on ${ENDPOINT}"
 echo "moto on ${ENDPOINT} (pid ${MOTO_PID})"
 
+# moto 5.2.1 lacks KMS GetKeyLastUsage (HTTP 500, which the SDK retries for
+# ~30 s). A small pass-through proxy answers it with the response shape of
+# the API reference (epoch-second timestamps, KeyLastUsage {} when unused)
+# and forwards every other call to moto unchanged. Keys listed in
+# ${TMP}/used-keys were last used for Decrypt two days ago.
+SHIM_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+: >"${TMP}/used-keys"
+cat >"${TMP}/last_usage_shim.py" <<'PY'
+import json, sys, time, urllib.error, urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+port, upstream, used_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def forward(self, method):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("X-Amz-Target") == "TrentService.GetKeyLastUsage":
+            key_id = json.loads(body or b"{}").get("KeyId", "").split("/")[-1]
+            now = time.time()
+            used = key_id in open(used_file).read().split()
+            out = {"KeyId": key_id, "KeyCreationDate": now - 3600, "TrackingStartDate": now - 3600,
+                   "KeyLastUsage": {"Operation": "Decrypt", "Timestamp": now - 2 * 86400,
+                                    "CloudTrailEventId": "8f1c0a4e-6d0b-4c5e-9f3a-0e2b7d1c4a55",
+                                    "KmsRequestId": "b7e3c1d2-5a4f-4e8b-9c6d-1f2a3b4c5d6e"} if used else {}}
+            return self.reply(200, json.dumps(out).encode(), "application/x-amz-json-1.1")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        req = urllib.request.Request(upstream + self.path, data=body if method == "POST" else None,
+                                     headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                self.reply(resp.status, resp.read(), resp.headers.get("Content-Type", "application/json"))
+        except urllib.error.HTTPError as err:
+            self.reply(err.code, err.read(), err.headers.get("Content-Type", "application/json"))
+
+    def do_POST(self):
+        self.forward("POST")
+
+    def do_GET(self):
+        self.forward("GET")
+
+ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+PY
+python3 "${TMP}/last_usage_shim.py" "${SHIM_PORT}" "${ENDPOINT}" "${TMP}/used-keys" >"${TMP}/shim.log" 2>&1 &
+SHIM_PID=$!
+SHIM_ENDPOINT="http://127.0.0.1:${SHIM_PORT}"
+for _ in $(seq 1 50); do
+  curl -fsS -o /dev/null "${SHIM_ENDPOINT}/moto-api/" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "${SHIM_ENDPOINT}/moto-api/" || { cat "${TMP}/shim.log"; fail "GetKeyLastUsage shim not ready"; }
+echo "GetKeyLastUsage shim on ${SHIM_ENDPOINT} (pid ${SHIM_PID}) in front of moto"
+
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_DEFAULT_REGION="${REGION_A}" AWS_PAGER=""
 awsm() { aws --endpoint-url "${ENDPOINT}" "$@"; }
@@ -177,7 +243,10 @@ awsm --region "${REGION_A}" kms schedule-key-deletion --key-id "${KEY_MED_A}" --
 awsm --region "${REGION_B}" kms schedule-key-deletion --key-id "${KEY_MED_B}" --pending-window-in-days 10 >/dev/null
 [[ "$(awsm --region "${REGION_A}" kms describe-key --key-id "${KEY_HIGH}" --query KeyMetadata.KeyState --output text)" == PendingDeletion ]] \
   || fail "seeding: ${KEY_HIGH} is not PendingDeletion"
-echo "pending: ${KEY_HIGH} (7d, ${REGION_A}), ${KEY_MED_A} (30d, ${REGION_A}), ${KEY_MED_B} (10d, ${REGION_B}); enabled: ${KEY_LIVE}"
+# The 30-day key was used two days ago: something still needs it, so it is
+# critical whatever its deletion date.
+echo "${KEY_MED_A}" >>"${TMP}/used-keys"
+echo "pending: ${KEY_HIGH} (7d, ${REGION_A}), ${KEY_MED_A} (30d, ${REGION_A}, used 2 days ago), ${KEY_MED_B} (10d, ${REGION_B}); enabled: ${KEY_LIVE}"
 
 # --- 5. run like the runner ---------------------------------------------
 # Every input of action.yml with its default, as the runner passes them; the
@@ -231,7 +300,7 @@ run_action() {
     # Job env, as an earlier configure-aws-credentials step would leave it.
     --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY --env AWS_SESSION_TOKEN
     --env "AWS_REGION=${REGION_A}" --env "AWS_DEFAULT_REGION=${REGION_A}"
-    --env "AWS_ENDPOINT_URL=${ENDPOINT}" --env "AWS_ENDPOINT_URL_STS=${ENDPOINT}"
+    --env "AWS_ENDPOINT_URL=${SHIM_ENDPOINT}" --env "AWS_ENDPOINT_URL_STS=${SHIM_ENDPOINT}"
   )
   local t0; t0=$(now_ms)
   set +e
@@ -299,11 +368,13 @@ log "case 1: pending keys fail the gate (fail-on: medium, the default)"
 run_action gate "${STATIC_INPUTS[@]}"
 GATE_MS="${RUN_MS}"
 expect_rc 1 "gate"
-for kv in result=fail critical=0 high=1 medium=2 low=0 allowlisted=0 total=3 \
+for kv in result=fail critical=1 high=1 medium=1 low=0 allowlisted=0 total=3 \
           sarif-file=kms-deletion-gate.sarif report-json=kms-deletion-gate.json; do
   expect_output "${kv%%=*}" "${kv#*=}" "gate"
 done
-pass "gate: outputs result=fail critical=0 high=1 medium=2 low=0 allowlisted=0 total=3"
+pass "gate: outputs result=fail critical=1 (recently used) high=1 medium=1 low=0 allowlisted=0 total=3"
+grep -q "Decrypt" "${SUMMARY}" || { head -60 "${SUMMARY}"; fail "gate: summary does not show the last use (Decrypt)"; }
+pass "gate: summary shows the last use of the recently used key"
 for k in "${KEY_HIGH}" "${KEY_MED_A}" "${KEY_MED_B}"; do
   grep -qF "${k}" "${SUMMARY}" || { head -60 "${SUMMARY}"; fail "gate: summary does not mention ${k}"; }
 done
