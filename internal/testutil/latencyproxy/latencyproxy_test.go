@@ -123,3 +123,28 @@ func TestOperation(t *testing.T) {
 		})
 	}
 }
+
+func TestAnswerGetKeyLastUsage(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	answer := AnswerGetKeyLastUsage(func() time.Time { return now }, 24*time.Hour)
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}`))
+	rec := httptest.NewRecorder()
+	if !answer(rec, req, "GetKeyLastUsage") {
+		t.Fatal("GetKeyLastUsage not answered")
+	}
+	var out struct {
+		KeyId             string
+		TrackingStartDate float64
+		KeyLastUsage      map[string]any
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.KeyId != "1234abcd-12ab-34cd-56ef-1234567890ab" || int64(out.TrackingStartDate) != now.Add(-24*time.Hour).Unix() || out.KeyLastUsage == nil || len(out.KeyLastUsage) != 0 {
+		t.Errorf("answer %s", rec.Body.String())
+	}
+	if answer(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil), "DescribeKey") {
+		t.Error("DescribeKey intercepted: only GetKeyLastUsage may be")
+	}
+}

@@ -7,6 +7,8 @@
 // -addr-file once it accepts connections, and serves until SIGINT/SIGTERM or
 // -max-lifetime (a bound, so a forgotten proxy never outlives its benchmark).
 // Counters: GET <url>/__latencyproxy/counts, POST <url>/__latencyproxy/reset.
+// KMS GetKeyLastUsage, which moto 5.2.1 lacks, is answered by the proxy (after
+// the same delay) with "no use recorded" unless -answer-get-key-last-usage=false.
 package main
 
 import (
@@ -34,6 +36,7 @@ func run() int {
 		delay    = flag.Duration("delay", 30*time.Millisecond, "round-trip delay added to every request")
 		addrFile = flag.String("addr-file", "", "write the proxy's base URL to this file once listening")
 		lifetime = flag.Duration("max-lifetime", 2*time.Hour, "exit after this long whatever happens")
+		lastUse  = flag.Bool("answer-get-key-last-usage", true, "answer KMS GetKeyLastUsage (which moto lacks) with \"no use recorded\" instead of forwarding it")
 	)
 	flag.Parse()
 	u, err := url.Parse(*target)
@@ -45,7 +48,11 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "latencyproxy: -listen must be a loopback address (got %q)\n", *listen)
 		return 2
 	}
-	srv, err := latencyproxy.Start(*listen, latencyproxy.New(u, *delay))
+	p := latencyproxy.New(u, *delay)
+	if *lastUse {
+		p.Intercept = latencyproxy.AnswerGetKeyLastUsage(time.Now, 90*24*time.Hour)
+	}
+	srv, err := latencyproxy.Start(*listen, p)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "latencyproxy: listen %s: %v\n", *listen, err)
 		return 1
