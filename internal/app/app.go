@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/logging"
 	"github.com/sethvargo/go-githubactions"
 	"golang.org/x/sync/errgroup"
@@ -31,9 +30,16 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/forensics"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/iac"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/policy"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/remediate"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/annotations"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/comment"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/sarif"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/summary"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/text"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
@@ -83,7 +89,7 @@ func Run(ctx context.Context, d Deps) int {
 	defer cancel()
 
 	res := finding.Result{ScanTime: d.Now().UTC()}
-	targets, errs, err := resolveTargets(runCtx, d, settings, log)
+	targets, clients, errs, err := resolveTargets(runCtx, d, settings, log)
 	if err != nil {
 		// A workflow without id-token: write cannot use role-to-assume:
 		// that is configuration, and nothing was scanned.
@@ -98,6 +104,17 @@ func Run(ctx context.Context, d Deps) int {
 	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls
 	res.Errors = append(res.Errors, out.Errors...)
 
+	if len(res.Findings) > 0 && clients != nil {
+		done := log.Group(fmt.Sprintf("Gathering evidence for %d finding(s)", len(res.Findings)))
+		res.Warnings = append(res.Warnings, forensics.Enrich(runCtx, res.Findings, clients.forensics, forensics.Options{
+			ScanTime:      res.ScanTime,
+			RecentUseDays: recentUseDays(settings.RecentUseDays),
+			CloudTrail:    settings.CloudTrail,
+			Concurrency:   min(settings.MaxConcurrency, 8),
+		})...)
+		done()
+	}
+
 	policy.Policy{
 		CriticalDays: settings.CriticalDays,
 		HighDays:     settings.HighDays,
@@ -110,11 +127,26 @@ func Run(ctx context.Context, d Deps) int {
 		res.Passed = false
 	}
 
+	if mode, _ := remediate.ParseMode(settings.Remediate); mode != remediate.ModeNone && clients != nil {
+		done := log.Group("Remediation: " + string(mode))
+		res.Warnings = append(res.Warnings, remediate.Apply(runCtx, res.Findings, remediate.Options{
+			Mode: mode, Threshold: settings.RemediateOn, ReEnable: settings.ReEnable,
+		}, clients.remediate)...)
+		done()
+	}
+
+	workspace := workspaceRoot(d.Getenv)
+	if len(res.Findings) > 0 {
+		if _, err := iac.Locate(runCtx, workspace, res.Findings, iac.Options{}); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("searching the repository for references to the keys: %v", err))
+		}
+	}
+
 	// Reports get their own bound: a scan that used up the timeout must still
 	// leave complete local reports.
 	reportCtx, cancelReports := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelReports()
-	writeReports(reportCtx, d, settings, log, &res)
+	writeReports(reportCtx, d, settings, log, &res, workspace)
 
 	return exitCode(settings, res, log)
 }
@@ -213,10 +245,10 @@ func defaultRegion(s config.Settings) string {
 	return "us-east-1"
 }
 
-func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console) ([]scan.Target, []finding.ScanError, error) {
+func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console) ([]scan.Target, *clientCache, []finding.ScanError, error) {
 	base, err := d.LoadAWSConfig(ctx, awsOptions(s, d)...)
 	if err != nil {
-		return nil, []finding.ScanError{{Stage: "credentials", Message: fmt.Sprintf("load AWS configuration: %v", err)}}, nil
+		return nil, nil, []finding.ScanError{{Stage: "credentials", Message: fmt.Sprintf("load AWS configuration: %v", err)}}, nil
 	}
 	// The OIDC token comes from the runner through go-githubactions; its
 	// writer is the console's, which serialises every log write.
@@ -235,9 +267,9 @@ func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console
 	}, creds.Deps{OIDC: oidc, Mask: log.Mask})
 	if err != nil {
 		if errors.Is(err, creds.ErrNoIDToken) {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return nil, []finding.ScanError{{Stage: "credentials", Message: err.Error()}}, nil
+		return nil, nil, []finding.ScanError{{Stage: "credentials", Message: err.Error()}}, nil
 	}
 	regionsByAccount := make([][]string, len(accounts))
 	var (
@@ -263,17 +295,17 @@ func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console
 		})
 	}
 	_ = g.Wait()
+	cache := newClientCache(accounts)
 	var targets []scan.Target
 	for i, a := range accounts {
 		for _, r := range regionsByAccount[i] {
-			client := kms.NewFromConfig(a.Config, func(o *kms.Options) { o.Region = r })
-			targets = append(targets, scan.Target{Account: a.ID, Region: r, Client: client})
+			targets = append(targets, scan.Target{Account: a.ID, Region: r, Client: cache.kms(a.ID, r)})
 		}
 	}
-	return targets, errs, nil
+	return targets, cache, errs, nil
 }
 
-func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result) {
+func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result, workspace string) {
 	for _, w := range res.Warnings {
 		log.Warningf("%s", w)
 	}
@@ -304,6 +336,26 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 		} else {
 			outputs["report-json"] = s.ReportJSON
 			log.Infof("JSON report: %s", s.ReportJSON)
+		}
+	}
+
+	if s.SARIFFile != "" {
+		opts := sarif.Options{
+			ToolVersion:  d.Version,
+			Category:     s.Category,
+			FallbackFile: sarif.ChooseFallbackFile(workspace, s.ConfigPath, d.Getenv("GITHUB_WORKFLOW_REF")),
+		}
+		if err := sarif.WriteFile(s.SARIFFile, *res, opts); err != nil {
+			log.Errorf("write SARIF report %s: %v", s.SARIFFile, err)
+		} else {
+			outputs["sarif-file"] = s.SARIFFile
+			log.Infof("SARIF report: %s", s.SARIFFile)
+		}
+	}
+	publish(ctx, d, s, log, *res)
+	if log.InActions() {
+		if err := annotations.Write(log.Writer(), *res, annotations.Options{}); err != nil {
+			log.Warningf("annotations: %v", err)
 		}
 	}
 
@@ -396,4 +448,66 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// recentUseDays maps the input to forensics' convention, where 0 means its
+// default: an input of 0 means "no use counts as recent".
+func recentUseDays(days int) int {
+	if days == 0 {
+		return -1
+	}
+	return days
+}
+
+// workspaceRoot is where the repository is checked out: GITHUB_WORKSPACE in
+// Actions (/github/workspace in the container), else the working directory.
+func workspaceRoot(getenv func(string) string) string {
+	if w := getenv("GITHUB_WORKSPACE"); w != "" {
+		return w
+	}
+	return "."
+}
+
+// publish uploads the SARIF report to code scanning and upserts the
+// pull-request comment. Every failure is a warning: the local reports are
+// already complete.
+func publish(ctx context.Context, d Deps, s config.Settings, log *console.Console, res finding.Result) {
+	wantUpload := s.UploadSARIF && s.SARIFFile != ""
+	wantComment := s.Comment == "upsert"
+	if !wantUpload && !wantComment {
+		return
+	}
+	if s.GitHubToken == "" || d.Getenv("GITHUB_REPOSITORY") == "" {
+		if log.InActions() {
+			log.Warningf("no github-token: skipping the code scanning upload and the pull-request comment")
+		}
+		return
+	}
+	gh := github.New(github.Options{Token: s.GitHubToken, Getenv: d.Getenv, HTTPClient: d.HTTPClient})
+	actx := gh.Context()
+	if actx.EventErr != nil {
+		log.Warningf("reading the event payload: %v", actx.EventErr)
+	}
+	if wantUpload {
+		data, err := os.ReadFile(s.SARIFFile)
+		if err == nil {
+			var up github.Upload
+			up, err = gh.UploadSARIF(ctx, data, github.UploadOptions{ToolName: sarif.ToolName, StartedAt: res.ScanTime})
+			if err == nil {
+				log.Infof("Code scanning: uploaded SARIF (id %s, status %s)", up.ID, up.Status)
+			}
+		}
+		if err != nil {
+			log.Warningf("code scanning upload: %v", err)
+		}
+	}
+	if wantComment && actx.PRNumber > 0 {
+		body := comment.Render(res, comment.Options{RunURL: actx.RunURL(), Category: s.Category})
+		r, err := gh.UpsertComment(ctx, actx.PRNumber, body)
+		if err != nil {
+			log.Warningf("pull-request comment: %v", err)
+		} else {
+			log.Infof("Pull-request comment: %s %s", r.Action, r.URL)
+		}
+	}
 }

@@ -90,8 +90,20 @@ type run struct {
 func runApp(t *testing.T, args []string, env map[string]string) run {
 	t.Helper()
 	dir := t.TempDir()
-	reportPath := filepath.Join(dir, "r.json")
-	args = append([]string{"--report-json", reportPath, "--sarif-file", filepath.Join(dir, "r.sarif"), "--cloudtrail", "false", "--upload-sarif", "false", "--comment", "off"}, args...)
+	args = append([]string{"--report-json", filepath.Join(dir, "r.json"), "--sarif-file", filepath.Join(dir, "r.sarif"), "--cloudtrail", "false", "--upload-sarif", "false", "--comment", "off"}, args...)
+	return runAppArgs(t, args, env)
+}
+
+// runAppArgs runs the program with exactly args; the JSON report is read from
+// the path given by --report-json.
+func runAppArgs(t *testing.T, args []string, env map[string]string) run {
+	t.Helper()
+	var reportPath string
+	for i, a := range args {
+		if a == "--report-json" && i+1 < len(args) {
+			reportPath = args[i+1]
+		}
+	}
 	var out bytes.Buffer
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {

@@ -31,6 +31,9 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
+// usageMaxAttempts bounds the attempts of one GetKeyLastUsage call.
+const usageMaxAttempts = 2
+
 // KeyUsageAPI is the part of the KMS client forensics calls.
 type KeyUsageAPI interface {
 	GetKeyLastUsage(ctx context.Context, in *kms.GetKeyLastUsageInput, optFns ...func(*kms.Options)) (*kms.GetKeyLastUsageOutput, error)
@@ -269,7 +272,11 @@ func (e *enricher) usage(ctx context.Context, i int, f *finding.Finding, api Key
 		e.report(i, *down)
 		return
 	}
-	out, err := api.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: aws.String(f.KeyID)})
+	// Usage is context for the reviewer, not the scan itself: an endpoint
+	// that keeps failing gets fewer retries than the scan's calls do.
+	out, err := api.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: aws.String(f.KeyID)}, func(o *kms.Options) {
+		o.RetryMaxAttempts = usageMaxAttempts
+	})
 	if err != nil {
 		f.UsageTracked = false
 		is := issue{kind: kindUsage, account: f.Account, region: f.Region, code: errorCode(err), message: errorMessage(err)}
