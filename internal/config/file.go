@@ -272,8 +272,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 func yamlError(path string, err error) error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscanf(m[1], "%d", &line)
+		line, _ := strconv.Atoi(m[1]) // the pattern admits digits only
 		return &Error{Source: path, Line: line, Msg: "invalid YAML: " + m[2]}
 	}
 	return &Error{Source: path, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
