@@ -28,8 +28,9 @@ import (
 )
 
 // ControlPrefix is the path prefix the proxy answers itself instead of
-// forwarding: GET ControlPrefix+"counts" returns a Snapshot as JSON and
-// POST ControlPrefix+"reset" zeroes the counters.
+// forwarding: GET ControlPrefix+"counts" returns a Snapshot as JSON,
+// GET ControlPrefix+"trace" the Events recorded since the last reset (when
+// Proxy.Trace is set), and POST ControlPrefix+"reset" zeroes both.
 const ControlPrefix = "/__latencyproxy/"
 
 // maxFormBody bounds how much of a query-protocol body is read to find its
@@ -141,6 +142,18 @@ func (c *Counter) Reset() {
 	c.conns.Store(0)
 }
 
+// maxEvents bounds the trace a Proxy keeps.
+const maxEvents = 1 << 20
+
+// Event is one request as the proxy saw it: when it arrived, when its answer
+// was complete, both in Unix nanoseconds, and its operation.
+type Event struct {
+	Operation string `json:"op"`
+	Start     int64  `json:"start_ns"`
+	End       int64  `json:"end_ns"`
+	Status    int    `json:"status"`
+}
+
 // Proxy forwards requests to Target after Delay, counting them.
 type Proxy struct {
 	// Target is where requests go (e.g. moto_server's URL).
@@ -154,9 +167,40 @@ type Proxy struct {
 	// with its operation; if it returns true it has written the response and
 	// the request is not forwarded. A fault-injecting double plugs in here.
 	Intercept func(w http.ResponseWriter, r *http.Request, op string) bool
+	// Trace records an Event per request (up to about a million), for a
+	// timeline of a run: when calls start, how many overlap, what the tail is.
+	Trace bool
 
-	once  sync.Once
-	proxy *httputil.ReverseProxy
+	once   sync.Once
+	proxy  *httputil.ReverseProxy
+	mu     sync.Mutex
+	events []Event
+}
+
+// Events returns the trace recorded since the last reset.
+func (p *Proxy) Events() []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Event(nil), p.events...)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // New returns a proxy to target adding delay to every request.
@@ -174,6 +218,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := Operation(r)
 	end := p.Counts.Begin(op)
 	defer end()
+	if p.Trace {
+		start := time.Now().UnixNano()
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() {
+			p.mu.Lock()
+			if len(p.events) < maxEvents {
+				p.events = append(p.events, Event{Operation: op, Start: start, End: time.Now().UnixNano(), Status: sw.status})
+			}
+			p.mu.Unlock()
+		}()
+	}
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
 		select {
@@ -211,12 +267,18 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 	case "counts":
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(p.Counts.Snapshot())
+	case "trace":
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(p.Events())
 	case "reset":
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
 			return
 		}
 		p.Counts.Reset()
+		p.mu.Lock()
+		p.events = nil
+		p.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		http.NotFound(w, r)

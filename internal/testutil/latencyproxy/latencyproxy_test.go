@@ -21,6 +21,7 @@ func TestProxyForwardsAndCounts(t *testing.T) {
 	t.Cleanup(backend.Close)
 	u, _ := url.Parse(backend.URL)
 	p := New(u, time.Millisecond)
+	p.Trace = true
 	p.Intercept = func(w http.ResponseWriter, r *http.Request, op string) bool {
 		if op == "ScheduleKeyDeletion" {
 			http.Error(w, "intercepted", http.StatusTeapot)
@@ -85,12 +86,16 @@ func TestProxyForwardsAndCounts(t *testing.T) {
 		t.Errorf("connections %d, max in flight %d: want both >= 1", snap.Connections, snap.MaxInFlight)
 	}
 
+	if ev := p.Events(); len(ev) != 4 || ev[3].Operation != "ScheduleKeyDeletion" || ev[3].Status != http.StatusTeapot || ev[0].End < ev[0].Start {
+		t.Errorf("trace %+v: want the 4 requests in order with their status", ev)
+	}
+
 	resp, err = http.Post(srv.URL+ControlPrefix+"reset", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if s := p.Counts.Snapshot(); s.Total != 0 || s.Connections != 0 {
+	if s := p.Counts.Snapshot(); s.Total != 0 || s.Connections != 0 || len(p.Events()) != 0 {
 		t.Errorf("after reset: %+v, want zero", s)
 	}
 }

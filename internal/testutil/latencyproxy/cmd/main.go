@@ -36,6 +36,7 @@ func run() int {
 		delay    = flag.Duration("delay", 30*time.Millisecond, "round-trip delay added to every request")
 		addrFile = flag.String("addr-file", "", "write the proxy's base URL to this file once listening")
 		lifetime = flag.Duration("max-lifetime", 2*time.Hour, "exit after this long whatever happens")
+		trace    = flag.Bool("trace", false, "record every request's start and end (GET <url>/__latencyproxy/trace)")
 		lastUse  = flag.Bool("answer-get-key-last-usage", true, "answer KMS GetKeyLastUsage (which moto lacks) with \"no use recorded\" instead of forwarding it")
 	)
 	flag.Parse()
@@ -49,6 +50,7 @@ func run() int {
 		return 2
 	}
 	p := latencyproxy.New(u, *delay)
+	p.Trace = *trace
 	if *lastUse {
 		p.Intercept = latencyproxy.AnswerGetKeyLastUsage(time.Now, 90*24*time.Hour)
 	}
