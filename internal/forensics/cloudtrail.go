@@ -234,6 +234,9 @@ func (e *enricher) trailFailed(ctx context.Context, i int, f *finding.Finding, s
 	e.report(i, is)
 }
 
+// trailMaxAttempts bounds the SDK's attempts of one LookupEvents call.
+const trailMaxAttempts = 3
+
 // lookup makes one LookupEvents call in its turn under the account and
 // region's rate limit. Throttling the SDK's own retries did not absorb is
 // retried here with backoff, still under the limit.
@@ -243,7 +246,11 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 		if err := e.wait(ctx, st); err != nil {
 			return nil, err
 		}
-		out, err := api.LookupEvents(ctx, in)
+		out, err := api.LookupEvents(ctx, in, func(o *cloudtrail.Options) {
+			// Fewer SDK attempts than the scan's calls: throttling is retried
+			// below under the rate limit, and evidence is context.
+			o.RetryMaxAttempts = trailMaxAttempts
+		})
 		if err == nil || !isThrottling(err) || try == maxThrottleTries {
 			return out, err
 		}
