@@ -61,7 +61,8 @@ func run() int {
 	}
 	if *addrFile != "" {
 		tmp := *addrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(srv.URL+"\n"), 0o644); err == nil {
+		err := os.WriteFile(tmp, []byte(srv.URL+"\n"), 0o644)
+		if err == nil {
 			err = os.Rename(tmp, *addrFile)
 		}
 		if err != nil {
