@@ -110,7 +110,7 @@ func Run(ctx context.Context, d Deps) int {
 			ScanTime:      res.ScanTime,
 			RecentUseDays: recentUseDays(settings.RecentUseDays),
 			CloudTrail:    settings.CloudTrail,
-			Concurrency:   min(settings.MaxConcurrency, 8),
+			Concurrency:   settings.MaxConcurrency,
 		})...)
 		done()
 	}

@@ -43,7 +43,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	otherID, _ := create(20)
 	allowedID, _ := create(20)
 
-	scheduledAt := time.Now().UTC().Truncate(time.Second) // just after the keys were created and scheduled
+	scheduledAt := time.Now().UTC().Truncate(time.Second)                       // just after the keys were created and scheduled
 	decryptAt := time.Now().Add(4 * 24 * time.Hour).UTC().Truncate(time.Second) // after scheduling, before the judged "now"
 	trail.AddEvents(
 		awsfake.ScheduleKeyDeletionRecord("ev-schedule", usedARN, "arn:aws:iam::123456789012:user/alice", scheduledAt, 30).Event(),

@@ -147,13 +147,26 @@ func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, op
 		usageAPIs[i], trailAPIs[i] = clients(f.Account, f.Region)
 	}
 
-	// GetKeyLastUsage: one call per finding, concurrently.
-	g := new(errgroup.Group)
-	g.SetLimit(opts.Concurrency)
-	for i := range findings {
+	// GetKeyLastUsage: one call per finding, concurrently. The first call of
+	// each account and region probes whether the endpoint supports it, and
+	// the others of that region wait for it: start every region's probe
+	// first, so the probes overlap instead of queueing behind each other.
+	var firsts, rest []int
+	probed := map[string]bool{}
+	for i, f := range findings {
 		if usageAPIs[i] == nil {
 			continue
 		}
+		if k := f.Account + "/" + f.Region; !probed[k] {
+			probed[k] = true
+			firsts = append(firsts, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	g := new(errgroup.Group)
+	g.SetLimit(opts.Concurrency)
+	for _, i := range append(firsts, rest...) {
 		g.Go(func() error {
 			e.usage(ctx, i, &findings[i], usageAPIs[i])
 			return nil
