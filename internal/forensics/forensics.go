@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -432,7 +433,8 @@ func (e *enricher) warnings() []string {
 		case kindPages:
 			w = fmt.Sprintf("CloudTrail history in %s was cut at %d pages for %s; older events (possibly the ScheduleKeyDeletion call) were not read.", where, e.opts.MaxPages, keys(g.keys))
 		}
-		out = append(out, sanitize(w))
+		// Error messages come from endpoints: one line, bounded.
+		out = append(out, escape.PlainText(w, 600))
 	}
 	sort.Strings(out)
 	return out
@@ -443,21 +445,6 @@ func keys(n int) string {
 		return "1 key"
 	}
 	return fmt.Sprintf("%d keys", n)
-}
-
-// sanitize keeps warnings on one line and bounded: error messages come from
-// endpoints and are not ours.
-func sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 600 {
-		s = s[:600] + "…"
-	}
-	return s
 }
 
 func errorCode(err error) string {

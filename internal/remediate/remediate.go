@@ -26,6 +26,7 @@ import (
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -293,16 +294,7 @@ func describe(err error) string {
 	if errors.As(err, &ae) {
 		s = ae.ErrorCode() + ": " + ae.ErrorMessage()
 	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 400 {
-		s = s[:400] + "…"
-	}
-	return s
+	return escape.PlainText(s, 400)
 }
 
 func orUnknown(s string) string {

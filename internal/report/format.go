@@ -42,7 +42,7 @@ func DeletionDate(f finding.Finding) string {
 	if f.DeletionDate.IsZero() {
 		return "-"
 	}
-	return f.DeletionDate.UTC().Format("2006-01-02 15:04 UTC")
+	return Minute(f.DeletionDate)
 }
 
 // LastUse renders the last recorded use of the key relative to the scan:
@@ -61,18 +61,38 @@ func LastUse(f finding.Finding, scan time.Time) string {
 	return "not checked"
 }
 
-// Ago renders how long before now t was: "12 days ago", "5 hours ago".
-func Ago(now, t time.Time) string {
-	d := now.Sub(t)
+// Ago renders how long before scan t was: "12 days ago", "5 hours ago",
+// "less than an hour ago", or "on 2026-11-24 12:00 UTC" when either time is
+// unknown or t is after scan.
+func Ago(scan, t time.Time) string {
+	d := scan.Sub(t)
 	switch {
-	case d < 0:
-		return "just now"
+	case scan.IsZero() || t.IsZero() || d < 0:
+		return "on " + Minute(t)
 	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+		return "less than an hour ago"
 	case d < 48*time.Hour:
 		return fmt.Sprintf("%d hours ago", int(d.Hours()))
 	default:
 		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+}
+
+// Minute renders t in UTC to the minute: 2026-11-24 12:00 UTC.
+func Minute(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// DaysLeftPhrase says how long until the deletion date in whole days, for
+// sentences: "3 days left", "less than a day left".
+func DaysLeftPhrase(days float64) string {
+	switch {
+	case days < 0:
+		return "the deletion date has passed"
+	case days < 1:
+		return "less than a day left"
+	case days < 2:
+		return "1 day left"
+	default:
+		return fmt.Sprintf("%d days left", int(math.Floor(days)))
 	}
 }
 
@@ -81,7 +101,7 @@ func ScheduledBy(f finding.Finding) string {
 	if f.ScheduledBy == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s at %s", f.ScheduledBy.Principal, f.ScheduledBy.Time.UTC().Format("2006-01-02 15:04 UTC"))
+	return fmt.Sprintf("%s at %s", f.ScheduledBy.Principal, Minute(f.ScheduledBy.Time))
 }
 
 // Verdict renders the gate's verdict in words.

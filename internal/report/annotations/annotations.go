@@ -20,7 +20,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
 )
 
 // GitHubLimitPerLevel is how many error, warning and notice annotations
@@ -210,35 +210,6 @@ func titleOf(f finding.Finding) string {
 	}
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-func timeLeft(days float64) string {
-	switch {
-	case days < 0:
-		return "the deletion date has passed"
-	case days < 1:
-		return "less than a day left"
-	case days < 2:
-		return "1 day left"
-	default:
-		return fmt.Sprintf("%d days left", int(math.Floor(days)))
-	}
-}
-
-func ago(t, scan time.Time) string {
-	d := scan.Sub(t)
-	switch {
-	case scan.IsZero() || t.IsZero() || d < 0:
-		return "on " + formatTime(t)
-	case d < time.Hour:
-		return "less than an hour ago"
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
-	}
-}
-
 // message is the annotation body: what, when, evidence, and the fix.
 func message(f finding.Finding, scan time.Time) string {
 	plain := func(s string) string { return escape.PlainText(s, maxIdentifierRunes) }
@@ -252,14 +223,14 @@ func message(f finding.Finding, scan time.Time) string {
 	case f.DeletionDate.IsZero():
 		fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion.", keyName(f), where)
 	default:
-		fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion on %s (%s).", keyName(f), where, formatTime(f.DeletionDate), timeLeft(f.DaysLeft))
+		fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion on %s (%s).", keyName(f), where, report.Minute(f.DeletionDate), report.DaysLeftPhrase(f.DaysLeft))
 	}
 	if f.InUseReason != "" {
 		fmt.Fprintf(&b, "\nStill needed: %s", escape.PlainText(f.InUseReason, maxTextRunes))
 	}
 	switch {
 	case f.LastUse != nil:
-		fmt.Fprintf(&b, "\nLast use: %s, %s.", plain(f.LastUse.Operation), ago(f.LastUse.Time, scan))
+		fmt.Fprintf(&b, "\nLast use: %s, %s.", plain(f.LastUse.Operation), report.Ago(scan, f.LastUse.Time))
 	case f.UsageTracked:
 		b.WriteString("\nLast use: none recorded since tracking began.")
 	}

@@ -51,6 +51,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
 )
 
 const (
@@ -485,42 +486,6 @@ func displayName(f finding.Finding) string {
 	return escape.SARIFMessage(f.KeyID, maxIdentifierRunes)
 }
 
-func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-// timeLeft says how long until the deletion date, in whole days.
-func timeLeft(days float64) string {
-	switch {
-	case days < 0:
-		return "the deletion date has passed"
-	case days < 1:
-		return "less than a day left"
-	case days < 2:
-		return "1 day left"
-	default:
-		return fmt.Sprintf("%d days left", int(math.Floor(days)))
-	}
-}
-
-// ago says how long before the scan t was.
-func ago(t, scan time.Time) string {
-	if scan.IsZero() || t.IsZero() {
-		return "on " + formatTime(t)
-	}
-	d := scan.Sub(t)
-	switch {
-	case d < 0:
-		return "on " + formatTime(t)
-	case d < time.Hour:
-		return "less than an hour ago"
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
-	}
-}
-
 // message is the result text. Its first sentence is the alert title.
 func message(f finding.Finding, scanTime time.Time) string {
 	var b strings.Builder
@@ -534,13 +499,13 @@ func message(f finding.Finding, scanTime time.Time) string {
 			fmt.Fprintf(&b, "KMS key %s in %s is a multi-Region primary waiting for its replicas to be deleted before it is deleted.", name, where)
 		} else {
 			fmt.Fprintf(&b, "KMS key %s in %s is a multi-Region primary scheduled for deletion on %s (%s) once its replicas are deleted.",
-				name, where, formatTime(f.DeletionDate), timeLeft(f.DaysLeft))
+				name, where, report.Minute(f.DeletionDate), report.DaysLeftPhrase(f.DaysLeft))
 		}
 	default:
 		if f.DeletionDate.IsZero() {
 			fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion.", name, where)
 		} else {
-			fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion on %s (%s).", name, where, formatTime(f.DeletionDate), timeLeft(f.DaysLeft))
+			fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion on %s (%s).", name, where, report.Minute(f.DeletionDate), report.DaysLeftPhrase(f.DaysLeft))
 		}
 	}
 	fmt.Fprintf(&b, " Severity: %s.", f.Severity)
@@ -551,10 +516,10 @@ func message(f finding.Finding, scanTime time.Time) string {
 	if n := len(f.AttemptedUses); n > 0 {
 		last := f.AttemptedUses[n-1]
 		fmt.Fprintf(&b, " %d attempted uses since it was scheduled, the latest %s %s.", n,
-			escape.SARIFMessage(last.Operation, maxIdentifierRunes), ago(last.Time, scanTime))
+			escape.SARIFMessage(last.Operation, maxIdentifierRunes), report.Ago(scanTime, last.Time))
 	}
 	if s := f.ScheduledBy; s != nil {
-		fmt.Fprintf(&b, " Scheduled by %s %s.", escape.SARIFMessage(s.Principal, maxIdentifierRunes), ago(s.Time, scanTime))
+		fmt.Fprintf(&b, " Scheduled by %s %s.", escape.SARIFMessage(s.Principal, maxIdentifierRunes), report.Ago(scanTime, s.Time))
 	}
 	fmt.Fprintf(&b, " Key ARN: %s.", escape.SARIFMessage(keyARN(f), maxIdentifierRunes))
 	if f.Description != "" {
@@ -582,13 +547,13 @@ func message(f finding.Finding, scanTime time.Time) string {
 func lastUse(f finding.Finding, scanTime time.Time) string {
 	switch {
 	case f.LastUse != nil:
-		s := fmt.Sprintf("Last use: %s, %s", escape.SARIFMessage(f.LastUse.Operation, maxIdentifierRunes), ago(f.LastUse.Time, scanTime))
+		s := fmt.Sprintf("Last use: %s, %s", escape.SARIFMessage(f.LastUse.Operation, maxIdentifierRunes), report.Ago(scanTime, f.LastUse.Time))
 		if f.LastUse.EventID != "" {
 			s += " (CloudTrail event " + escape.SARIFMessage(f.LastUse.EventID, maxIdentifierRunes) + ")"
 		}
 		return s + "."
 	case f.UsageTracked && !f.TrackingStart.IsZero():
-		return "Last use: none recorded since tracking began on " + formatTime(f.TrackingStart) + "."
+		return "Last use: none recorded since tracking began on " + report.Minute(f.TrackingStart) + "."
 	case f.UsageTracked:
 		return "Last use: none recorded."
 	default:
