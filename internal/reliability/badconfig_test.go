@@ -154,7 +154,7 @@ func badConfigSuite(t *testing.T, rec *recorder) {
 				}
 			}
 			rec.add(row{Group: "Bad configuration", Order: i, Case: c.name, Injected: "`" + strings.ReplaceAll(clipRunes(strings.TrimSpace(injected), 70), "`", "'") + "`",
-				Exit: o.code, Findings: "-", Requests: fmt.Sprint(p.Total()), Reported: clipRunes(strings.ReplaceAll(msg, o.dir+"/", ""), 110), Lost: "nothing (nothing scanned)"})
+				Exit: fmt.Sprint(o.code), Findings: "-", Requests: fmt.Sprint(p.Total()), Reported: clipRunes(strings.ReplaceAll(strings.ReplaceAll(msg, o.dir+"/", ""), o.dir, "{dir}"), 110), Lost: "nothing (nothing scanned)"})
 
 			if o.code != app.ExitBadConfig {
 				t.Errorf("exit %d, want 2\n%s", o.code, o.stdout)

@@ -50,8 +50,8 @@ func faultCases() []faultCase {
 		{name: "HTTP 503", injected: "ServiceUnavailable (HTTP 503) ×2 on ListAliases", rules: []fp.Rule{{Operation: "ListAliases", Fault: fp.Unavailable, Times: 2}}, wantExit: app.ExitFail},
 		{name: "connection resets on DescribeKey", injected: "TCP RST, no response ×3 on DescribeKey", rules: []fp.Rule{{Operation: "DescribeKey", Fault: fp.Reset, Times: 3}}, wantExit: app.ExitFail},
 		{name: "connection resets on STS", injected: "TCP RST ×2 on GetCallerIdentity", rules: []fp.Rule{{Operation: "GetCallerIdentity", Fault: fp.Reset, Times: 2}}, wantExit: app.ExitFail},
-		{name: "truncated body on ListKeys", injected: "200 with half the body, then close ×2 on ListKeys", rules: []fp.Rule{{Operation: "ListKeys", Fault: fp.Truncate, Times: 2}}, wantExit: app.ExitFail},
-		{name: "truncated body on DescribeKey", injected: "200 with half the body, then close ×2 on DescribeKey", rules: []fp.Rule{{Operation: "DescribeKey", Fault: fp.Truncate, Times: 2}}, wantExit: app.ExitFail},
+		{name: "truncated body on ListKeys", injected: "200 with half the body, then close ×2 on ListKeys in us-east-1", rules: []fp.Rule{{Operation: "ListKeys", Region: "us-east-1", Fault: fp.Truncate, Times: 2}}, wantExit: app.ExitFail},
+		{name: "truncated body on DescribeKey", injected: "200 with half the body, then close ×2 on DescribeKey in eu-west-1", rules: []fp.Rule{{Operation: "DescribeKey", Region: "eu-west-1", Fault: fp.Truncate, Times: 2}}, wantExit: app.ExitFail},
 		{name: "slow answers", injected: "every ListKeys and ListAliases answered after 1s", rules: []fp.Rule{{Operation: "ListKeys", Delay: time.Second}, {Operation: "ListAliases", Delay: time.Second}}, wantExit: app.ExitFail},
 		{name: "mixed faults", injected: "throttle ×2, 503 ×2, reset ×2 on DescribeKey, 500 ×1 on ListKeys", rules: []fp.Rule{
 			throttle("DescribeKey", 2), {Operation: "DescribeKey", Fault: fp.Unavailable, Times: 2}, {Operation: "DescribeKey", Fault: fp.Reset, Times: 2}, {Operation: "ListKeys", Fault: fp.ServerError, Times: 1},
@@ -162,7 +162,7 @@ func faultSuite(t *testing.T, rec *recorder) {
 		t.Run(name, func(t *testing.T) {
 			b := getBaseline(t, all)
 			o := b.out
-			rec.add(row{Group: "AWS faults", Order: i, Case: name, Injected: "none", Exit: o.code,
+			rec.add(row{Group: "AWS faults", Order: i, Case: name, Injected: "none", Exit: fmt.Sprint(o.code),
 				Findings: fmt.Sprintf("%d (the reference)", len(findingKeys(o.report))),
 				Requests: fmt.Sprint(b.total), Reported: reportedText(o), Lost: "nothing"})
 			if o.code != app.ExitFail {
@@ -200,14 +200,21 @@ func faultSuite(t *testing.T, rec *recorder) {
 			if !reflect.DeepEqual(got, want) {
 				findingsText = fmt.Sprintf("%d of %d", len(got), len(want))
 			}
-			lost := "nothing"
+			var lostParts []string
 			if len(got) < len(want) {
-				lost = fmt.Sprintf("%d finding(s) of the unscanned %s, which the reports name", len(want)-len(got), lostWhere(c))
+				lostParts = append(lostParts, fmt.Sprintf("%d finding(s) of the unscanned %s, which the reports name", len(want)-len(got), unscanned(o)))
+			}
+			if n := countEvidenceLost(b.out.report, o.report); n > 0 {
+				lostParts = append(lostParts, fmt.Sprintf("last-use evidence of %d finding(s), with a warning", n))
 			}
 			if c.tagsLost && o.report != nil {
-				lost = fmt.Sprintf("tags of %d finding(s) (context, not evidence)", countTagsLost(b.out.report, o.report))
+				lostParts = append(lostParts, fmt.Sprintf("tags of %d finding(s) (context, not evidence), without a warning", countTagsLost(b.out.report, o.report)))
 			}
-			rec.add(row{Group: "AWS faults", Order: 10 + i, Case: c.name, Injected: c.injected, Exit: o.code,
+			lost := "nothing"
+			if len(lostParts) > 0 {
+				lost = strings.Join(lostParts, "; ")
+			}
+			rec.add(row{Group: "AWS faults", Order: 10 + i, Case: c.name, Injected: c.injected, Exit: fmt.Sprint(o.code),
 				Findings: findingsText, Requests: fmt.Sprintf("%d → %d (%d faults injected)", b.total, total, injected),
 				Reported: reportedText(o), Lost: lost})
 
@@ -278,11 +285,40 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func lostWhere(c faultCase) string {
-	if c.lostAccount {
-		return "account"
+// unscanned names the targets a run reports as not scanned.
+func unscanned(o outcome) string {
+	if o.report == nil {
+		return "(no report)"
 	}
-	return strings.Join(c.lostRegions, ", ")
+	var where []string
+	for _, e := range o.report.Coverage.Errors {
+		if e.Region == "" {
+			where = append(where, "account")
+		} else {
+			where = append(where, e.Region)
+		}
+	}
+	sort.Strings(where)
+	return strings.Join(where, ", ")
+}
+
+// countEvidenceLost counts findings whose last use was checked in the
+// fault-free run but not under the fault.
+func countEvidenceLost(base, got *jsonreport.Report) int {
+	if base == nil || got == nil {
+		return 0
+	}
+	tracked := map[string]bool{}
+	for _, f := range base.Findings {
+		tracked[f.KeyID] = f.UsageTracked
+	}
+	n := 0
+	for _, f := range got.Findings {
+		if tracked[f.KeyID] && !f.UsageTracked {
+			n++
+		}
+	}
+	return n
 }
 
 func hasError(errs []finding.ScanError, region string) bool {

@@ -97,7 +97,7 @@ func hostileEndToEnd(t *testing.T, rec *recorder) {
 	}
 	rec.add(row{Group: "Hostile AWS metadata", Order: 0, Case: "end to end through moto",
 		Injected: fmt.Sprintf("%d keys whose descriptions, tag keys and values hold the corpus; the same as alias names (served by the proxy); a hostile AccessDenied message; a hostile allowlist reason", len(hostile)),
-		Exit:     o.code, Findings: fmt.Sprintf("%d of %d pending keys", n, len(hostile)),
+		Exit:     fmt.Sprint(o.code), Findings: fmt.Sprintf("%d of %d pending keys", n, len(hostile)),
 		Requests: fmt.Sprint(p.Total()), Reported: reportedText(o), Lost: "nothing: log, summary, outputs, JSON and SARIF checked"})
 
 	if o.code != app.ExitIncomplete {
@@ -208,7 +208,7 @@ func hostileRenderers(t *testing.T, rec *recorder) {
 
 	rec.add(row{Group: "Hostile AWS metadata", Order: 1, Case: "every renderer",
 		Injected: fmt.Sprintf("a result whose every AWS-sourced field (%d findings) holds the corpus", len(res.Findings)),
-		Exit:     -1, Findings: "-", Requests: "-", Reported: strings.Join(sinks, ", ") + ": all safe", Lost: "nothing"})
+		Exit:     "-", Findings: "-", Requests: "-", Reported: strings.Join(sinks, ", ") + ": all safe", Lost: "nothing"})
 }
 
 // hostileConsole sends the corpus through every console call.
@@ -229,7 +229,7 @@ func hostileConsole(t *testing.T, rec *recorder) {
 	}
 	rec.add(row{Group: "Hostile AWS metadata", Order: 2, Case: "console",
 		Injected: "the corpus through Infof, Warningf, Errorf, Group and Raw, in and out of Actions",
-		Exit:     -1, Findings: "-", Requests: "-", Reported: "no line starts a command the program does not mean", Lost: "nothing"})
+		Exit:     "-", Findings: "-", Requests: "-", Reported: "no line starts a command the program does not mean", Lost: "nothing"})
 }
 
 // checkNoRawCommands asserts no hostile command appears anywhere in a log,

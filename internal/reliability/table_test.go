@@ -26,7 +26,7 @@ type row struct {
 	Order    int // position within the group
 	Case     string
 	Injected string
-	Exit     int
+	Exit     string
 	Findings string
 	Requests string
 	Reported string
@@ -73,7 +73,7 @@ func (r *recorder) render() string {
 			b.WriteString("| Case | Injected | Exit | Findings | AWS requests (fault-free → this run) | Reported | Lost |\n")
 			b.WriteString("|---|---|---|---|---|---|---|\n")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
 			cellText(x.Case), cellText(x.Injected), x.Exit, cellText(x.Findings), cellText(x.Requests), cellText(x.Reported), cellText(x.Lost))
 	}
 	return strings.TrimLeft(b.String(), "\n")

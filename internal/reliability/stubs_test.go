@@ -1,5 +1,0 @@
-package reliability
-
-import "testing"
-
-func secretSuite(t *testing.T, rec *recorder) {}
