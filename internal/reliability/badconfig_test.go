@@ -115,7 +115,6 @@ func badConfigs() []badConfig {
 
 func badConfigSuite(t *testing.T, rec *recorder) {
 	cases := badConfigs()
-	rec.expect(len(cases))
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

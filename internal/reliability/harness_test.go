@@ -113,7 +113,6 @@ func run(t *testing.T, s spec) outcome {
 		"upload-sarif": "false",
 		"comment":      "off",
 		"cloudtrail":   "false",
-		"config":       filepath.Join(dir, "no-config.yml"),
 	}
 	var args []string
 	if s.cli {
@@ -125,7 +124,7 @@ func run(t *testing.T, s spec) outcome {
 			}
 		}
 		for _, name := range sortedKeys(defaults) {
-			if !given[name] && name != "config" {
+			if !given[name] {
 				args = append(args, "--"+name, defaults[name])
 			}
 		}
@@ -137,7 +136,7 @@ func run(t *testing.T, s spec) outcome {
 		env["GITHUB_STEP_SUMMARY"] = filepath.Join(dir, "summary.md")
 		env["GITHUB_OUTPUT"] = filepath.Join(dir, "output.txt")
 		for name, v := range defaults {
-			if _, ok := s.inputs[name]; !ok && name != "config" {
+			if _, ok := s.inputs[name]; !ok {
 				env["INPUT_"+strings.ToUpper(name)] = v
 			}
 		}
@@ -416,13 +415,6 @@ func findingKeys(r *jsonreport.Report) []findingKey {
 	}
 	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
 	return out
-}
-
-// motoServer is one started and seeded moto_server shared by a group of tests.
-type motoServer struct {
-	*moto.Server
-	pending map[string]string // key id -> region, keys pending deletion
-	healthy map[string]string // key id -> region
 }
 
 // seedKey creates a key in region, with description, tags and alias, and
