@@ -103,6 +103,7 @@ func Run(ctx context.Context, d Deps) int {
 	done()
 	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls
 	res.Errors = append(res.Errors, out.Errors...)
+	res.Warnings = append(res.Warnings, out.Warnings...)
 
 	if len(res.Findings) > 0 && clients != nil {
 		done := log.Group(fmt.Sprintf("Gathering evidence for %d finding(s)", len(res.Findings)))
@@ -223,6 +224,16 @@ func awsOptions(s config.Settings, d Deps) []func(*awsconfig.LoadOptions) error 
 				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 					so.MaxAttempts = 6
 					so.MaxBackoff = 10 * time.Second
+					// A response cut short arrives as a deserialization error
+					// wrapping io.ErrUnexpectedEOF, which the standard
+					// retryer does not retry: a dropped connection mid-body
+					// would otherwise lose the whole region.
+					so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+						if errors.Is(err, io.ErrUnexpectedEOF) {
+							return aws.TrueTernary
+						}
+						return aws.UnknownTernary
+					}))
 				})
 			})
 		}),

@@ -80,7 +80,7 @@ func (c *Console) Group(title string) func() {
 		c.line("== " + escape.LogLine(title))
 		return func() {}
 	}
-	c.line("::group::" + escape.WorkflowData(title))
+	c.line("::group::" + escape.WorkflowData(escape.LogLine(title)))
 	return func() { c.line("::endgroup::") }
 }
 

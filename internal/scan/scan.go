@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -44,7 +45,14 @@ type Options struct {
 	Concurrency int
 	// MaxTagsPerKey bounds the tags kept per finding (untrusted, unbounded).
 	MaxTagsPerKey int
+	// CallTimeout bounds one AWS operation, retries included, so that a
+	// region that never answers fails on its own instead of holding the
+	// run until its overall timeout. Default DefaultCallTimeout.
+	CallTimeout time.Duration
 }
+
+// DefaultCallTimeout is the default bound of one AWS operation.
+const DefaultCallTimeout = 90 * time.Second
 
 // Outcome is what a scan found.
 type Outcome struct {
@@ -53,6 +61,8 @@ type Outcome struct {
 	Errors   []finding.ScanError
 	KeysSeen int
 	APICalls int64
+	// Warnings are losses that leave the scan complete (tags not read).
+	Warnings []string
 }
 
 // Scan scans every target concurrently. It returns an error only when ctx is
@@ -64,6 +74,9 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	}
 	if opts.MaxTagsPerKey <= 0 {
 		opts.MaxTagsPerKey = 50
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = DefaultCallTimeout
 	}
 	s := &scanner{opts: opts, sem: make(chan struct{}, opts.Concurrency)}
 	results := make([]targetResult, len(targets))
@@ -82,6 +95,9 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 		t := targets[i]
 		out.KeysSeen += r.keysSeen
 		out.Findings = append(out.Findings, r.findings...)
+		if r.warning != "" {
+			out.Warnings = append(out.Warnings, r.warning)
+		}
 		if r.err != nil {
 			out.Errors = append(out.Errors, *r.err)
 		} else {
@@ -109,10 +125,12 @@ type targetResult struct {
 	findings []finding.Finding
 	keysSeen int
 	err      *finding.ScanError
+	warning  string
 }
 
-// call runs one AWS call under the global concurrency bound.
-func (s *scanner) call(ctx context.Context, fn func() error) error {
+// call runs one AWS operation under the global concurrency bound and the
+// per-call deadline.
+func (s *scanner) call(ctx context.Context, fn func(ctx context.Context) error) error {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -120,7 +138,9 @@ func (s *scanner) call(ctx context.Context, fn func() error) error {
 	}
 	defer func() { <-s.sem }()
 	s.calls.Add(1)
-	return fn()
+	cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	return fn(cctx)
 }
 
 func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
@@ -141,8 +161,8 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 	var marker *string
 	for {
 		var page *kms.ListKeysOutput
-		err := s.call(gctx, func() (err error) {
-			page, err = t.Client.ListKeys(gctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
+		err := s.call(gctx, func(ctx context.Context) (err error) {
+			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
 			return err
 		})
 		if err != nil {
@@ -156,8 +176,8 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 			}
 			g.Go(func() error {
 				var out *kms.DescribeKeyOutput
-				err := s.call(gctx, func() (err error) {
-					out, err = t.Client.DescribeKey(gctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+				err := s.call(gctx, func(ctx context.Context) (err error) {
+					out, err = t.Client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
 					return err
 				})
 				if err != nil {
@@ -199,9 +219,11 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 		// Findings already made are kept: a partial region is still evidence.
 	}
 	if len(res.findings) > 0 {
-		if err := s.enrich(ctx, t, res.findings); err != nil && res.err == nil {
+		warning, err := s.enrich(ctx, t, res.findings)
+		if err != nil && res.err == nil {
 			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: Describe(err)}
 		}
+		res.warning = warning
 	}
 	return res
 }
@@ -250,19 +272,19 @@ func (s *scanner) classify(t Target, md *types.KeyMetadata) (*finding.Finding, b
 }
 
 // enrich adds aliases (one paged ListAliases per target) and tags (one call per
-// finding) to the findings of a target. Tag failures are not fatal: tags are
-// context, not evidence.
-func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) error {
+// finding) to the findings of a target. Tag failures are not fatal (tags are
+// context, not evidence) but are returned as one warning.
+func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (string, error) {
 	byKey := map[string][]string{}
 	var marker *string
 	for {
 		var page *kms.ListAliasesOutput
-		err := s.call(ctx, func() (err error) {
+		err := s.call(ctx, func(ctx context.Context) (err error) {
 			page, err = t.Client.ListAliases(ctx, &kms.ListAliasesInput{Marker: marker, Limit: aws.Int32(100)})
 			return err
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, a := range page.Aliases {
 			if id := aws.ToString(a.TargetKeyId); id != "" {
@@ -274,7 +296,12 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) er
 		}
 		marker = page.NextMarker
 	}
-	var g errgroup.Group
+	var (
+		g        errgroup.Group
+		mu       sync.Mutex
+		failed   int
+		firstErr error
+	)
 	g.SetLimit(s.opts.Concurrency)
 	for i := range fs {
 		f := &fs[i]
@@ -282,11 +309,20 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) er
 		sort.Strings(f.Aliases)
 		g.Go(func() error {
 			var out *kms.ListResourceTagsOutput
-			err := s.call(ctx, func() (err error) {
+			err := s.call(ctx, func(ctx context.Context) (err error) {
 				out, err = t.Client.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(f.KeyID)})
 				return err
 			})
-			if err != nil || out == nil {
+			if err != nil {
+				mu.Lock()
+				failed++
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				return nil
+			}
+			if out == nil {
 				return nil
 			}
 			for _, tag := range out.Tags {
@@ -301,7 +337,11 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) er
 			return nil
 		})
 	}
-	return g.Wait()
+	_ = g.Wait()
+	if failed > 0 {
+		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", failed, t.Account, t.Region, Describe(firstErr)), nil
+	}
+	return "", nil
 }
 
 // Describe renders an AWS error for a report: the API error code and message

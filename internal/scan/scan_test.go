@@ -3,6 +3,7 @@ package scan_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,5 +146,41 @@ func TestScanCancelledContextIsAnError(t *testing.T) {
 	out := scan.Scan(ctx, targets(srv.URL, "us-east-1"), scan.Options{Concurrency: 2})
 	if len(out.Errors) != 1 || len(out.Scanned) != 0 {
 		t.Fatalf("a cancelled scan must be reported, got errors=%+v scanned=%+v", out.Errors, out.Scanned)
+	}
+}
+
+func TestScanWarnsWhenTagsCannotBeRead(t *testing.T) {
+	t.Parallel()
+	srv := kmsfake.Start(t, []kmsfake.Key{
+		{ID: "a", Region: "us-east-1", State: "PendingDeletion", DeletionDate: time.Now().Add(48 * time.Hour), Tags: map[string]string{"team": "x"}},
+	})
+	srv.FailOperation("ListResourceTags", 400, "AccessDeniedException")
+	out := scan.Scan(context.Background(), targets(srv.URL, "us-east-1"), scan.Options{Concurrency: 2})
+	if len(out.Errors) != 0 || len(out.Findings) != 1 || len(out.Scanned) != 1 {
+		t.Fatalf("tags are context: the scan stays complete, got errors=%+v findings=%d", out.Errors, len(out.Findings))
+	}
+	if len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "tags of 1 key(s) in 111122223333/us-east-1 could not be read (AccessDeniedException") {
+		t.Errorf("warnings = %q", out.Warnings)
+	}
+}
+
+func TestScanHangingRegionFailsAloneWithinTheCallTimeout(t *testing.T) {
+	t.Parallel()
+	srv := kmsfake.Start(t, []kmsfake.Key{
+		{ID: "a", Region: "us-east-1", State: "PendingDeletion", DeletionDate: time.Now().Add(48 * time.Hour)},
+		{ID: "b", Region: "eu-west-1", State: "PendingDeletion", DeletionDate: time.Now().Add(48 * time.Hour)},
+	})
+	srv.HangRegion("eu-west-1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := scan.Scan(ctx, targets(srv.URL, "us-east-1", "eu-west-1"), scan.Options{Concurrency: 4, CallTimeout: 300 * time.Millisecond})
+	if ctx.Err() != nil {
+		t.Fatal("the hanging region held the whole scan until its overall deadline")
+	}
+	if len(out.Findings) != 1 || out.Findings[0].KeyID != "a" {
+		t.Errorf("findings = %+v", out.Findings)
+	}
+	if len(out.Errors) != 1 || out.Errors[0].Region != "eu-west-1" || out.Errors[0].Stage != "list-keys" {
+		t.Errorf("errors = %+v", out.Errors)
 	}
 }

@@ -185,10 +185,16 @@ func writeCommand(b *strings.Builder, a annotation) {
 		}
 	}
 	if a.title != "" {
-		b.WriteString(sep + "title=" + escape.WorkflowProperty(a.title))
+		b.WriteString(sep + "title=" + escape.WorkflowProperty(escape.LogLine(a.title)))
 	}
 	b.WriteString("::")
-	b.WriteString(escape.WorkflowData(a.message))
+	// The message keeps its line breaks (encoded as %0A), but each line is
+	// fenced like any log line: the annotation view shows them as lines.
+	lines := strings.Split(a.message, "\n")
+	for i, l := range lines {
+		lines[i] = escape.LogLine(l)
+	}
+	b.WriteString(escape.WorkflowData(strings.Join(lines, "\n")))
 	b.WriteByte('\n')
 }
 

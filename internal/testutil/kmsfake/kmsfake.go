@@ -50,6 +50,8 @@ type Server struct {
 	calls map[string]int   // by operation
 	// FailRegion makes every call in the region answer this status and error type.
 	failRegion map[string]fault
+	failOp     map[string]fault
+	hangRegion map[string]bool
 }
 
 type fault struct {
@@ -59,7 +61,7 @@ type fault struct {
 
 // Start starts a fake serving keys; it stops when the test ends.
 func Start(t testing.TB, keys []Key) *Server {
-	s := &Server{keys: map[string][]Key{}, calls: map[string]int{}, failRegion: map[string]fault{}}
+	s := &Server{keys: map[string][]Key{}, calls: map[string]int{}, failRegion: map[string]fault{}, failOp: map[string]fault{}, hangRegion: map[string]bool{}}
 	for _, k := range keys {
 		if k.Account == "" {
 			k.Account = "111122223333"
@@ -89,6 +91,22 @@ func (s *Server) FailRegion(region string, status int, kind string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failRegion[region] = fault{status, kind}
+}
+
+// FailOperation makes every call of operation (e.g. "ListResourceTags") fail
+// with an HTTP status and an AWS error type.
+func (s *Server) FailOperation(operation string, status int, kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failOp[operation] = fault{status, kind}
+}
+
+// HangRegion makes every call in region wait, unanswered, until the client
+// gives up (its context ends or the test server closes).
+func (s *Server) HangRegion(region string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangRegion[region] = true
 }
 
 // Calls returns how many times operation (e.g. "DescribeKey") was called.
@@ -144,10 +162,20 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[op]++
 	f, failing := s.failRegion[region]
+	of, opFailing := s.failOp[op]
+	hang := s.hangRegion[region]
 	keys := s.keys[region]
 	s.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
 	if failing {
 		writeError(w, f.status, f.kind, "injected failure in "+region)
+		return
+	}
+	if opFailing {
+		writeError(w, of.status, of.kind, "injected failure of "+op)
 		return
 	}
 	switch op {
