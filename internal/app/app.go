@@ -99,7 +99,10 @@ func Run(ctx context.Context, d Deps) int {
 	res.Errors = append(res.Errors, errs...)
 
 	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s)", len(targets)))
-	out := scan.Scan(runCtx, targets, scan.Options{IncludeDisabled: settings.IncludeDisabled, Concurrency: settings.MaxConcurrency})
+	out := scan.Scan(runCtx, targets, scan.Options{
+		IncludeDisabled: settings.IncludeDisabled,
+		Concurrency:     settings.MaxConcurrency,
+	})
 	done()
 	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls
 	res.Errors = append(res.Errors, out.Errors...)

@@ -207,7 +207,13 @@ func faultSuite(t *testing.T, rec *recorder) {
 				lostParts = append(lostParts, fmt.Sprintf("last-use evidence of %d finding(s), with a warning", n))
 			}
 			if c.tagsLost && o.report != nil {
-				lostParts = append(lostParts, fmt.Sprintf("tags of %d finding(s) (context, not evidence), without a warning", countTagsLost(b.out.report, o.report)))
+				warned := "without a warning"
+				for _, w := range o.report.Warnings {
+					if strings.Contains(w, "tags of") && strings.Contains(w, "could not be read") {
+						warned = "with a warning"
+					}
+				}
+				lostParts = append(lostParts, fmt.Sprintf("tags of %d finding(s) (context, not evidence), %s", countTagsLost(b.out.report, o.report), warned))
 			}
 			lost := "nothing"
 			if len(lostParts) > 0 {
