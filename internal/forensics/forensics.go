@@ -30,6 +30,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
 // usageMaxAttempts bounds the attempts of one GetKeyLastUsage call.
@@ -94,7 +95,7 @@ func (o *Options) defaults() {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = wait.Sleep
 	}
 	if o.ScanTime.IsZero() {
 		o.ScanTime = o.Now()
@@ -113,17 +114,6 @@ func (o *Options) defaults() {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
 // DefaultCommentAuthor is the login of the Actions GITHUB_TOKEN, the author
@@ -93,7 +95,7 @@ func New(opts Options) *Client {
 		opts.PollTimeout = 2 * time.Minute
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = wait.Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -137,17 +139,6 @@ func New(opts Options) *Client {
 
 // Context returns the Actions context read when the client was built.
 func (c *Client) Context() ActionsContext { return c.actx }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // ready reports why no call can be made at all, as a skip warning.
 func (c *Client) ready(op string) *Warning {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
 // scripted answers each attempt from a list: a status (with headers and
@@ -129,7 +131,7 @@ func TestRetryStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sc := &scripted{answers: []func(*http.Request) (*http.Response, error){status(503, nil, "")}} //nolint:bodyclose // closed by the transport
 	rt := &retryTransport{base: sc, maxRetries: 3, maxWait: time.Minute, attempt: time.Minute, now: time.Now,
-		sleep: func(ctx context.Context, d time.Duration) error { cancel(); return sleep(ctx, d) }}
+		sleep: func(ctx context.Context, d time.Duration) error { cancel(); return wait.Sleep(ctx, d) }}
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://127.0.0.1:1/x", nil)
 	resp, err := rt.RoundTrip(req)
 	if resp != nil {

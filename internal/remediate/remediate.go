@@ -28,6 +28,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
 // Mode is what Apply does: the remediate input.
@@ -123,7 +124,7 @@ func Apply(ctx context.Context, findings []finding.Finding, opts Options, client
 		opts.VerifyAttempts = 5
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = wait.Sleep
 	}
 	if opts.Threshold == finding.SeverityNone {
 		return []string{fmt.Sprintf("remediate is %s but remediate-on is none: no key is eligible", opts.Mode)}
@@ -265,17 +266,6 @@ func state(ctx context.Context, api KMSAPI, keyID *string) (string, error) {
 
 func backoff(attempt int) time.Duration {
 	return time.Duration(250<<(attempt-1)) * time.Millisecond // 250ms, 500ms, 1s, 2s
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func apiCode(err error) string {

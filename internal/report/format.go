@@ -129,3 +129,18 @@ func Count(res finding.Result) Tally {
 	}
 	return t
 }
+
+// SeverityBadge renders a severity with its colour for Markdown reports.
+func SeverityBadge(s finding.Severity) string {
+	switch s {
+	case finding.SeverityCritical:
+		return "🔴 critical"
+	case finding.SeverityHigh:
+		return "🟠 high"
+	case finding.SeverityMedium:
+		return "🟡 medium"
+	case finding.SeverityLow:
+		return "🔵 low"
+	}
+	return s.String()
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
 )
 
 // Marker is the hidden first line of the comment of an unsharded scan.
@@ -253,7 +254,7 @@ func (r renderer) row(f finding.Finding) string {
 		}
 	}
 	cells := []string{
-		date, left, severityLabel(f.Severity),
+		date, left, report.SeverityBadge(f.Severity),
 		escape.Markdown(f.Account, maxShort), escape.Markdown(f.Region, maxShort),
 		key, aliases, escape.Markdown(f.State, maxShort),
 		r.lastUse(f), r.scheduledBy(f), allow,
@@ -361,20 +362,6 @@ func (r renderer) seeRun(text string) string {
 	// url.URL.String percent-encodes spaces; parentheses would end the link.
 	link := strings.NewReplacer("(", "%28", ")", "%29").Replace(u.String())
 	return "[" + text + "](" + link + ")"
-}
-
-func severityLabel(s finding.Severity) string {
-	switch s {
-	case finding.SeverityCritical:
-		return "🔴 critical"
-	case finding.SeverityHigh:
-		return "🟠 high"
-	case finding.SeverityMedium:
-		return "🟡 medium"
-	case finding.SeverityLow:
-		return "🔵 low"
-	}
-	return s.String()
 }
 
 // timeLeft formats a duration until deletion: "2d 4h", "5h 30m", "12m".

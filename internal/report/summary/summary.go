@@ -123,7 +123,7 @@ func tableRow(f finding.Finding, scan time.Time) string {
 	cells := []string{
 		report.DeletionDate(f),
 		report.TimeLeft(f),
-		severityBadge(f.Severity),
+		report.SeverityBadge(f.Severity),
 		escape.Identifier(f.Account),
 		escape.Identifier(f.Region),
 		escape.Identifier(f.KeyID),
@@ -134,20 +134,6 @@ func tableRow(f finding.Finding, scan time.Time) string {
 		allow,
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
-}
-
-func severityBadge(s finding.Severity) string {
-	switch s {
-	case finding.SeverityCritical:
-		return "🔴 critical"
-	case finding.SeverityHigh:
-		return "🟠 high"
-	case finding.SeverityMedium:
-		return "🟡 medium"
-	case finding.SeverityLow:
-		return "⚪ low"
-	}
-	return s.String()
 }
 
 func orDash(s string) string {
