@@ -84,12 +84,7 @@ func isDangerousRune(r rune) bool {
 // become spaces. The result is at most maxRunes runes of the input (plus
 // escapes) followed by an ellipsis when truncated; maxRunes <= 0 means no limit.
 func Markdown(s string, maxRunes int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	truncated := false
-	if maxRunes > 0 && utf8.RuneCountInString(s) > maxRunes {
-		s = string([]rune(s)[:maxRunes])
-		truncated = true
-	}
+	s, truncated := clip(s, maxRunes)
 	var b strings.Builder
 	b.Grow(len(s) + 16)
 	for _, r := range s {
@@ -151,12 +146,7 @@ func Code(s string) string {
 // become spaces, and the text is cut to maxRunes runes followed by an
 // ellipsis when longer (maxRunes <= 0 means no limit).
 func PlainText(s string, maxRunes int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	truncated := false
-	if maxRunes > 0 && utf8.RuneCountInString(s) > maxRunes {
-		s = string([]rune(s)[:maxRunes])
-		truncated = true
-	}
+	s, truncated := clip(s, maxRunes)
 	var b strings.Builder
 	b.Grow(len(s) + 3)
 	for _, r := range s {
@@ -211,4 +201,14 @@ func identifierSyntax(s string) bool {
 		}
 	}
 	return true
+}
+
+// clip makes s valid UTF-8 and cuts it to maxRunes runes (no limit when
+// maxRunes <= 0), reporting whether it cut.
+func clip(s string, maxRunes int) (string, bool) {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if maxRunes > 0 && utf8.RuneCountInString(s) > maxRunes {
+		return string([]rune(s)[:maxRunes]), true
+	}
+	return s, false
 }
