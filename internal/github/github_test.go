@@ -313,10 +313,11 @@ func TestRetriesThenSucceeds(t *testing.T) {
 		fault     fakegithub.Fault
 		times     int
 		wantWaits []time.Duration // before the upload succeeds
+		jittered  bool            // our own backoff: each wait in [want/2, want]
 	}{
-		{"secondary rate limit with Retry-After", fakegithub.SecondaryRateLimit(2), 2, []time.Duration{2 * time.Second, 2 * time.Second}},
-		{"429 with Retry-After", fakegithub.Fault{Status: 429, RetryAfter: "5"}, 1, []time.Duration{5 * time.Second}},
-		{"502 backs off", fakegithub.Fault{Status: 502}, 3, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}},
+		{"secondary rate limit with Retry-After", fakegithub.SecondaryRateLimit(2), 2, []time.Duration{2 * time.Second, 2 * time.Second}, false},
+		{"429 with Retry-After", fakegithub.Fault{Status: 429, RetryAfter: "5"}, 1, []time.Duration{5 * time.Second}, false},
+		{"502 backs off", fakegithub.Fault{Status: 502}, 3, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -336,6 +337,12 @@ func TestRetriesThenSucceeds(t *testing.T) {
 				t.Fatalf("waits = %v", waits)
 			}
 			for i, d := range tc.wantWaits {
+				if tc.jittered {
+					if waits[i] < d/2 || waits[i] > d {
+						t.Errorf("wait %d = %v, want within [%v, %v] (all %v)", i, waits[i], d/2, d, waits)
+					}
+					continue
+				}
 				if waits[i] != d {
 					t.Errorf("wait %d = %v, want %v (all %v)", i, waits[i], d, waits)
 				}
