@@ -30,6 +30,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
@@ -338,7 +339,7 @@ func setReason(f *finding.Finding, attempts int, opts Options) {
 	}
 	if u := f.LastUse; u != nil && opts.RecentUseDays > 0 && !u.Time.IsZero() &&
 		!u.Time.Before(opts.ScanTime.AddDate(0, 0, -opts.RecentUseDays)) {
-		r := u.Operation + " " + Ago(opts.ScanTime, u.Time)
+		r := u.Operation + " " + report.Ago(opts.ScanTime, u.Time)
 		if u.EventID != "" {
 			r += " (CloudTrail event " + u.EventID + ")"
 		}
@@ -346,21 +347,6 @@ func setReason(f *finding.Finding, attempts int, opts Options) {
 	}
 	if len(reasons) > 0 {
 		f.InUseReason = strings.Join(reasons, "; ")
-	}
-}
-
-// Ago renders how long before now t was, in whole days: "less than a day
-// ago", "1 day ago", "12 days ago".
-func Ago(now, t time.Time) string {
-	d := now.Sub(t)
-	days := int(d / (24 * time.Hour))
-	switch {
-	case days < 1:
-		return "less than a day ago"
-	case days == 1:
-		return "1 day ago"
-	default:
-		return fmt.Sprintf("%d days ago", days)
 	}
 }
 
