@@ -373,7 +373,7 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 		}
 	}
 
-	md := summary.Render(*res, summary.Options{RunURL: runURL(d.Getenv), ToolVersion: d.Version})
+	md := summary.Render(*res, summary.Options{RunURL: github.RunURL(d.Getenv), ToolVersion: d.Version})
 	if path := d.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
 		if err := appendFile(path, []byte(md+"\n")); err != nil {
 			log.Warningf("write job summary: %v", err)
@@ -428,14 +428,6 @@ func outputNames() []string {
 		names[i] = o.Name
 	}
 	return names
-}
-
-func runURL(getenv func(string) string) string {
-	server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
-	if server == "" || repo == "" || id == "" {
-		return ""
-	}
-	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)
 }
 
 // writeFile writes data atomically enough for a report: to a temporary file

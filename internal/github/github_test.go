@@ -173,6 +173,30 @@ func TestSARIFTargetRejects(t *testing.T) {
 	}
 }
 
+// The summary (from the environment) and the comment (from a loaded context)
+// link the same run: the re-run attempt, a GHES server without its trailing
+// slash, nothing outside Actions.
+func TestRunURLOneHome(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"first attempt", map[string]string{"GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "5", "GITHUB_RUN_ATTEMPT": "1"}, "https://github.com/o/r/actions/runs/5"},
+		{"re-run on GHES", map[string]string{"GITHUB_SERVER_URL": "https://ghe.example/", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "5", "GITHUB_RUN_ATTEMPT": "3"}, "https://ghe.example/o/r/actions/runs/5/attempts/3"},
+		{"outside Actions", map[string]string{}, ""},
+	}
+	for _, tc := range tests {
+		getenv := func(k string) string { return tc.env[k] }
+		fromEnv := RunURL(getenv)
+		fromCtx := LoadContext(getenv, nil).RunURL()
+		if fromEnv != tc.want || fromCtx != tc.want {
+			t.Errorf("%s: RunURL(getenv) = %q, ActionsContext.RunURL() = %q, want %q", tc.name, fromEnv, fromCtx, tc.want)
+		}
+	}
+}
+
 const sarifDoc = `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"kms-deletion-gate"}},"automationDetails":{"id":"kms/prod/"},"results":[]}]}`
 
 func TestUploadSARIFPerEvent(t *testing.T) {
