@@ -26,6 +26,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
@@ -300,7 +301,7 @@ func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console
 			rs, err := scan.EnabledRegions(ctx, ec2.NewFromConfig(a.Config))
 			if err != nil {
 				mu.Lock()
-				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: scan.Describe(err)})
+				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: awserr.Describe(err)})
 				mu.Unlock()
 				return nil
 			}

@@ -12,22 +12,19 @@ package forensics
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
@@ -284,8 +281,8 @@ func (e *enricher) usage(ctx context.Context, i int, f *finding.Finding, api Key
 	})
 	if err != nil {
 		f.UsageTracked = false
-		is := issue{kind: kindUsage, account: f.Account, region: f.Region, code: errorCode(err), message: errorMessage(err)}
-		if endpointLevel(err) {
+		is := issue{kind: kindUsage, account: f.Account, region: f.Region, code: awserr.Code(err), message: awserr.Message(err)}
+		if awserr.IsEndpointLevel(err) {
 			st.mu.Lock()
 			if st.usageDown == nil {
 				st.usageDown = &is
@@ -421,79 +418,4 @@ func keys(n int) string {
 		return "1 key"
 	}
 	return fmt.Sprintf("%d keys", n)
-}
-
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() != "" {
-		return ae.ErrorCode()
-	}
-	if status := httpStatus(err); status != 0 {
-		return fmt.Sprintf("HTTP %d", status)
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "cancelled"
-	}
-	return "error"
-}
-
-func errorMessage(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.Err != nil {
-		return re.Err.Error()
-	}
-	return err.Error()
-}
-
-func httpStatus(err error) int {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-// endpointLevel reports whether an error from GetKeyLastUsage holds for every
-// key of the endpoint: the operation is unknown there, or it keeps failing
-// server-side. Per-key errors (AccessDenied from a key policy, NotFound) are
-// not.
-func endpointLevel(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "UnsupportedOperationException", "UnknownOperationException", "InvalidAction", "NotImplemented":
-			return true
-		}
-	}
-	status := httpStatus(err)
-	return status == http.StatusNotFound || status == http.StatusNotImplemented || status >= 500
-}
-
-func isAccessDenied(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "OperationNotPermittedException":
-			return true
-		}
-	}
-	return httpStatus(err) == http.StatusForbidden
-}
-
-func isThrottling(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
-			return true
-		}
-	}
-	return httpStatus(err) == http.StatusTooManyRequests
 }
