@@ -142,8 +142,12 @@ func Run(ctx context.Context, d Deps) int {
 
 	workspace := workspaceRoot(d.Getenv)
 	if len(res.Findings) > 0 {
-		if _, err := iac.Locate(runCtx, workspace, res.Findings, iac.Options{}); err != nil {
+		stats, err := iac.Locate(runCtx, workspace, res.Findings, iac.Options{})
+		if err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("searching the repository for references to the keys: %v", err))
+		}
+		if w := stats.Warning(); w != "" {
+			res.Warnings = append(res.Warnings, w) // the summary lists it under Warnings
 		}
 	}
 
