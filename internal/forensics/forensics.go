@@ -11,6 +11,7 @@
 package forensics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -98,21 +99,13 @@ func (o *Options) defaults() {
 	if o.ScanTime.IsZero() {
 		o.ScanTime = o.Now()
 	}
-	if o.RecentUseDays == 0 {
-		o.RecentUseDays = DefaultRecentUseDays
-	}
-	if o.LookupsPerSecond <= 0 {
-		o.LookupsPerSecond = DefaultLookupsPerSecond
-	}
-	if o.MaxPages <= 0 {
-		o.MaxPages = DefaultMaxPages
-	}
-	if o.CloudTrailBudget <= 0 {
-		o.CloudTrailBudget = DefaultCloudTrailBudget
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
+	// cmp.Or takes the first non-zero value: a zero (or, through max, a
+	// negative) bound takes its default.
+	o.RecentUseDays = cmp.Or(o.RecentUseDays, DefaultRecentUseDays)
+	o.LookupsPerSecond = cmp.Or(max(o.LookupsPerSecond, 0), DefaultLookupsPerSecond)
+	o.MaxPages = cmp.Or(max(o.MaxPages, 0), DefaultMaxPages)
+	o.CloudTrailBudget = cmp.Or(max(o.CloudTrailBudget, 0), DefaultCloudTrailBudget)
+	o.Concurrency = cmp.Or(max(o.Concurrency, 0), DefaultConcurrency)
 }
 
 // Enrich fills LastUse, UsageTracked, TrackingStart, ScheduledBy,

@@ -72,22 +72,13 @@ type Options struct {
 	Workers int
 }
 
+// withDefaults replaces each zero or negative bound with its default.
 func (o Options) withDefaults() Options {
-	if o.MaxFileSize <= 0 {
-		o.MaxFileSize = DefaultMaxFileSize
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.MaxTotalBytes <= 0 {
-		o.MaxTotalBytes = DefaultMaxTotalBytes
-	}
-	if o.MaxLocationsPerKey <= 0 {
-		o.MaxLocationsPerKey = DefaultMaxLocationsPerKey
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
+	o.MaxFileSize = cmp.Or(max(o.MaxFileSize, 0), DefaultMaxFileSize)
+	o.MaxFiles = cmp.Or(max(o.MaxFiles, 0), DefaultMaxFiles)
+	o.MaxTotalBytes = cmp.Or(max(o.MaxTotalBytes, 0), DefaultMaxTotalBytes)
+	o.MaxLocationsPerKey = cmp.Or(max(o.MaxLocationsPerKey, 0), DefaultMaxLocationsPerKey)
+	o.Workers = cmp.Or(max(o.Workers, 0), runtime.GOMAXPROCS(0))
 	return o
 }
 
