@@ -167,6 +167,7 @@ func TestRetryBackoffIsJittered(t *testing.T) {
 	t.Parallel()
 	waits := map[time.Duration]bool{}
 	for range 50 {
+		//nolint:bodyclose // the answers' bodies are closed by the transport under test or below
 		sc := &scripted{answers: []func(*http.Request) (*http.Response, error){status(502, nil, "")}}
 		sl := &sleeps{}
 		rt := &retryTransport{base: sc, maxRetries: 3, maxWait: time.Minute, attempt: time.Minute, sleep: sl.sleep, now: time.Now, jitter: equalJitter}
