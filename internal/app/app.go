@@ -26,6 +26,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
@@ -141,8 +142,12 @@ func Run(ctx context.Context, d Deps) int {
 
 	workspace := workspaceRoot(d.Getenv)
 	if len(res.Findings) > 0 {
-		if _, err := iac.Locate(runCtx, workspace, res.Findings, iac.Options{}); err != nil {
+		stats, err := iac.Locate(runCtx, workspace, res.Findings, iac.Options{})
+		if err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("searching the repository for references to the keys: %v", err))
+		}
+		if w := stats.Warning(); w != "" {
+			res.Warnings = append(res.Warnings, w) // the summary lists it under Warnings
 		}
 	}
 
@@ -300,7 +305,7 @@ func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console
 			rs, err := scan.EnabledRegions(ctx, ec2.NewFromConfig(a.Config))
 			if err != nil {
 				mu.Lock()
-				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: scan.Describe(err)})
+				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: awserr.Describe(err)})
 				mu.Unlock()
 				return nil
 			}
@@ -373,7 +378,7 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 		}
 	}
 
-	md := summary.Render(*res, summary.Options{RunURL: runURL(d.Getenv), ToolVersion: d.Version})
+	md := summary.Render(*res, summary.Options{RunURL: github.RunURL(d.Getenv), ToolVersion: d.Version})
 	if path := d.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
 		if err := appendFile(path, []byte(md+"\n")); err != nil {
 			log.Warningf("write job summary: %v", err)
@@ -428,14 +433,6 @@ func outputNames() []string {
 		names[i] = o.Name
 	}
 	return names
-}
-
-func runURL(getenv func(string) string) string {
-	server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
-	if server == "" || repo == "" || id == "" {
-		return ""
-	}
-	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)
 }
 
 // writeFile writes data atomically enough for a report: to a temporary file

@@ -192,6 +192,11 @@ type ScanError struct {
 	Account string `json:"account"`
 	Region  string `json:"region,omitempty"`
 	Stage   string `json:"stage"` // e.g. "credentials", "list-keys", "describe-key", "regions"
+	// KeyID names the one key that could not be read (its key policy denies
+	// DescribeKey) when the rest of the Region was scanned; empty when the
+	// error covers the whole target. Message names the key too, for the
+	// reports that show only the message.
+	KeyID   string `json:"key_id,omitempty"`
 	Message string `json:"message"`
 }
 

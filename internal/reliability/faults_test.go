@@ -295,12 +295,19 @@ func unscanned(o outcome) string {
 	if o.report == nil {
 		return "(no report)"
 	}
+	seen := map[string]bool{}
 	var where []string
 	for _, e := range o.report.Coverage.Errors {
-		if e.Region == "" {
-			where = append(where, "account")
-		} else {
-			where = append(where, e.Region)
+		w := e.Region
+		switch {
+		case w == "":
+			w = "account"
+		case e.KeyID != "":
+			w = "keys in " + w // per-key errors: the rest of the Region was scanned
+		}
+		if !seen[w] {
+			seen[w] = true
+			where = append(where, w)
 		}
 	}
 	sort.Strings(where)
@@ -358,16 +365,24 @@ func reportedText(o outcome) string {
 	var parts []string
 	parts = append(parts, "result "+o.report.Result)
 	stages := map[string][]string{}
+	keysNotRead := map[string]int{} // region -> keys named by per-key errors
 	for _, e := range o.report.Coverage.Errors {
 		where := e.Region
 		if where == "" {
 			where = "account"
+		}
+		if e.KeyID != "" {
+			keysNotRead[where+" ("+e.Stage+")"]++
+			continue
 		}
 		stages[e.Stage] = append(stages[e.Stage], where)
 	}
 	for _, st := range sortedKeys(stages) {
 		sort.Strings(stages[st])
 		parts = append(parts, fmt.Sprintf("not scanned: %s (%s)", strings.Join(stages[st], ", "), st))
+	}
+	for _, where := range sortedKeys(keysNotRead) {
+		parts = append(parts, fmt.Sprintf("%d key(s) not read, each named: %s", keysNotRead[where], where))
 	}
 	if len(o.report.Warnings) > 0 {
 		parts = append(parts, fmt.Sprintf("%d warning(s)", len(o.report.Warnings)))
