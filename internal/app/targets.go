@@ -54,7 +54,7 @@ func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console
 func resolveAccounts(ctx context.Context, d Deps, s config.Settings, log *console.Console) (accounts []creds.Account, errs []finding.ScanError, err error) {
 	base, err := d.LoadAWSConfig(ctx, awsOptions(s, d)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load AWS configuration: %v", err)
+		return nil, nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	// The OIDC token comes from the runner through go-githubactions; its
 	// writer is the console's, which serialises every log write.
