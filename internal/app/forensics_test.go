@@ -65,7 +65,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	t.Run("attempted use makes it critical, with caller and time", func(t *testing.T) {
 		r := runApp(t, []string{"--regions", "us-east-1", "--cloudtrail", "true", "--config", cfg}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d\n%s", r.code, r.log)
 		}
 		for _, f := range r.report.Findings {
 			if f.KeyID != usedID {
@@ -88,7 +88,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	t.Run("cancel saves unapproved keys only", func(t *testing.T) {
 		r := runApp(t, []string{"--regions", "us-east-1", "--config", cfg, "--remediate", "cancel"}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d (the run that found them still fails)\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d (the run that found them still fails)\n%s", r.code, r.log)
 		}
 		if got := state(usedID); got != "Disabled" {
 			t.Errorf("used key is %s after cancel, want Disabled", got)
@@ -117,7 +117,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 		id, _ := create(15)
 		r := runApp(t, []string{"--regions", "us-east-1", "--config", cfg, "--remediate", "cancel", "--re-enable", "true"}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d\n%s", r.code, r.log)
 		}
 		if got := state(id); got != "Enabled" {
 			t.Errorf("key is %s after cancel+re-enable, want Enabled", got)
