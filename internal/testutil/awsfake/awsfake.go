@@ -1,6 +1,10 @@
-// Package awsfake is an httptest server speaking the AWS JSON 1.1 protocol for
-// the two calls moto_server lacks and deletion forensics needs: KMS
-// GetKeyLastUsage and CloudTrail LookupEvents. Requests and responses follow the
+// Package awsfake is the one emulation of the two calls moto_server lacks and
+// deletion forensics needs: KMS GetKeyLastUsage and CloudTrail LookupEvents,
+// spoken in the AWS JSON 1.1 protocol. Tests use it as an httptest server
+// (New); proxies in front of moto (faultproxy, latencyproxy and its command,
+// which the demo and the container proof run) put it in front of moto with
+// Server.Front, which also records every ScheduleKeyDeletion that passes
+// through as a CloudTrail event, so LookupEvents can say who scheduled a key. Requests and responses follow the
 // shapes of the AWS API references and of aws-sdk-go-v2's own serializers
 // (service/kms v1.62.4 request_snapshot, service/cloudtrail v1.56.0
 // serializers.go), so the real SDK clients talk to it unchanged.
@@ -119,6 +123,8 @@ type Server struct {
 	now      func() time.Time
 	pageSize int
 	usage    []KeyLastUsage
+	anyKey   *KeyLastUsage // answer for keys without their own usage; nil: NotFoundException
+	recorded int           // ScheduleKeyDeletion events recorded by Front
 	events   []Event
 	faults   []*Fault
 	requests []Request
@@ -127,11 +133,17 @@ type Server struct {
 // New starts a server on 127.0.0.1 and closes it when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{now: time.Now, pageSize: 50}
+	s := NewEmulator()
 	hs := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(hs.Close)
 	s.URL = hs.URL
 	return s
+}
+
+// NewEmulator returns a server without a listener, to be put in front of
+// another endpoint with Front. Its URL is empty.
+func NewEmulator() *Server {
+	return &Server{now: time.Now, pageSize: 50}
 }
 
 // Config returns an AWS config for region that talks to this server with
@@ -177,6 +189,15 @@ func (s *Server) SetKeyLastUsage(u KeyLastUsage) {
 		}
 	}
 	s.usage = append(s.usage, u)
+}
+
+// SetAnyKeyUsage makes GetKeyLastUsage answer u (with the requested key id)
+// for every key that has no usage of its own, instead of NotFoundException:
+// what a proxy in front of moto needs, since moto owns the keys.
+func (s *Server) SetAnyKeyUsage(u KeyLastUsage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anyKey = &u
 }
 
 // AddEvents adds CloudTrail events.
@@ -321,30 +342,41 @@ func (s *Server) getKeyLastUsage(region string, body []byte) (any, *apiError) {
 	}
 	id := keyIDOf(*in.KeyId)
 	for _, u := range s.usage {
-		if u.KeyID != id || (u.Region != "" && u.Region != region) {
-			continue
+		if u.KeyID == id && (u.Region == "" || u.Region == region) {
+			return usageOutput(u), nil
 		}
-		last := map[string]any{}
-		if u.Operation != "" {
-			last["Operation"] = u.Operation
-			last["Timestamp"] = epoch(u.Timestamp)
-			if u.CloudTrailEventID != "" {
-				last["CloudTrailEventId"] = u.CloudTrailEventID
-			}
-			if u.KMSRequestID != "" {
-				last["KmsRequestId"] = u.KMSRequestID
-			}
-		}
-		out := map[string]any{"KeyId": u.KeyID, "KeyLastUsage": last}
-		if !u.TrackingStartDate.IsZero() {
-			out["TrackingStartDate"] = epoch(u.TrackingStartDate)
-		}
-		if !u.KeyCreationDate.IsZero() {
-			out["KeyCreationDate"] = epoch(u.KeyCreationDate)
-		}
-		return out, nil
+	}
+	if s.anyKey != nil {
+		u := *s.anyKey
+		u.KeyID = id
+		return usageOutput(u), nil
 	}
 	return nil, &apiError{http.StatusBadRequest, "NotFoundException", fmt.Sprintf("Key '%s' does not exist", *in.KeyId)}
+}
+
+// usageOutput is the GetKeyLastUsage response for u: KeyCreationDate, KeyId,
+// KeyLastUsage{CloudTrailEventId, KmsRequestId, Operation, Timestamp},
+// TrackingStartDate (epoch seconds).
+func usageOutput(u KeyLastUsage) map[string]any {
+	last := map[string]any{}
+	if u.Operation != "" {
+		last["Operation"] = u.Operation
+		last["Timestamp"] = epoch(u.Timestamp)
+		if u.CloudTrailEventID != "" {
+			last["CloudTrailEventId"] = u.CloudTrailEventID
+		}
+		if u.KMSRequestID != "" {
+			last["KmsRequestId"] = u.KMSRequestID
+		}
+	}
+	out := map[string]any{"KeyId": u.KeyID, "KeyLastUsage": last}
+	if !u.TrackingStartDate.IsZero() {
+		out["TrackingStartDate"] = epoch(u.TrackingStartDate)
+	}
+	if !u.KeyCreationDate.IsZero() {
+		out["KeyCreationDate"] = epoch(u.KeyCreationDate)
+	}
+	return out
 }
 
 type lookupInput struct {

@@ -104,8 +104,9 @@ type Rule struct {
 	Code    string
 	Message string
 	Body    string
-	// Emulate marks a rule that stands in for an API the upstream lacks
-	// (moto has no GetKeyLastUsage): its answers are not counted as injected.
+	// Emulate marks a rule that stands in for an answer the upstream cannot
+	// give (an STS role moto does not know): its answers are not counted as
+	// injected. What moto lacks altogether goes through Proxy.SetFront.
 	Emulate bool
 
 	seen, hits int
@@ -130,6 +131,7 @@ type Proxy struct {
 	closeOnce sync.Once
 
 	mu       sync.Mutex
+	front    func(next http.Handler) http.Handler
 	rules    []*Rule
 	counts   map[Request]int
 	injected map[Request]int
@@ -174,6 +176,15 @@ func (p *Proxy) SetRules(rules ...Rule) {
 		r.seen, r.hits = 0, 0
 		p.rules = append(p.rules, &r)
 	}
+}
+
+// SetFront puts front (e.g. awsfake.Server.Front, the one emulation of what
+// moto lacks) before the forwarding of every request no fault takes: rules
+// still come first, so a case can fault an emulated call.
+func (p *Proxy) SetFront(front func(next http.Handler) http.Handler) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.front = front
 }
 
 // ResetCounts zeroes the request counters.
@@ -338,7 +349,17 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case None:
-		p.forward(w, r, body, false)
+		p.mu.Lock()
+		front := p.front
+		p.mu.Unlock()
+		if front == nil {
+			p.forward(w, r, body, false)
+			return
+		}
+		front(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			p.forward(w, r, b, false)
+		})).ServeHTTP(w, r)
 	case Throttle:
 		writeError(w, r, req, http.StatusBadRequest, throttleCode(req), "Rate exceeded")
 	case ServerError:
