@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"golang.org/x/sync/errgroup"
 
@@ -155,12 +154,7 @@ func runSeed(args []string) error {
 }
 
 func kmsClient(endpoint, region string) *kms.Client {
-	return kms.New(kms.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-		RetryMaxAttempts: 3,
-	})
+	return kms.NewFromConfig(moto.Config(endpoint, region), func(o *kms.Options) { o.RetryMaxAttempts = 3 })
 }
 
 func checkLoopback(endpoint string) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 )
@@ -18,8 +19,9 @@ const TargetScheduleKeyDeletion = "TrentService.ScheduleKeyDeletion"
 // marks a key as used after seeding it.
 const ControlKeyLastUsage = "/__awsfake/key-last-usage"
 
-// maxResponse bounds the ScheduleKeyDeletion answer Front reads.
-const maxResponse = 1 << 16
+// maxRequest bounds the ScheduleKeyDeletion request and control bodies Front
+// reads.
+const maxRequest = 1 << 16
 
 // Front returns a handler that answers GetKeyLastUsage and LookupEvents (and
 // ControlKeyLastUsage) itself and passes every other request to next (moto).
@@ -48,7 +50,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u KeyLastUsage
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxResponse))
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&u); err != nil || u.KeyID == "" {
 		http.Error(w, fmt.Sprintf("want a KeyLastUsage with a KeyID: %v", err), http.StatusBadRequest)
@@ -58,44 +60,24 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// capture passes a response through and keeps its status and the start of
-// its body.
-type capture struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (c *capture) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *capture) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	if room := maxResponse - c.body.Len(); room > 0 {
-		c.body.Write(b[:min(len(b), room)])
-	}
-	return c.ResponseWriter.Write(b)
-}
-
 // watchSchedule forwards a ScheduleKeyDeletion and records it when it
 // succeeded. Request: {"KeyId", "PendingWindowInDays"}; response: {"KeyId"
 // (AWS: the key ARN; moto: as sent), "DeletionDate", ...}.
 func (s *Server) watchSchedule(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	reqBody, err := io.ReadAll(io.LimitReader(r.Body, maxResponse))
+	reqBody, err := io.ReadAll(io.LimitReader(r.Body, maxRequest))
 	if err != nil {
 		http.Error(w, "awsfake: read request: "+err.Error(), http.StatusBadGateway)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
-	c := &capture{ResponseWriter: w}
-	next.ServeHTTP(c, r)
-	if c.status != http.StatusOK {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+	if rec.Code != http.StatusOK {
 		return
 	}
 	var in struct {
@@ -106,7 +88,7 @@ func (s *Server) watchSchedule(w http.ResponseWriter, r *http.Request, next http
 		KeyId        string
 		DeletionDate *json.Number
 	}
-	if json.Unmarshal(reqBody, &in) != nil || json.Unmarshal(c.body.Bytes(), &out) != nil || out.DeletionDate == nil {
+	if json.Unmarshal(reqBody, &in) != nil || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.DeletionDate == nil {
 		return // moto answers 200 without a DeletionDate when it ignores a window
 	}
 	region, akid, _ := credentialScope(r.Header.Get("Authorization"))
@@ -123,7 +105,7 @@ func (s *Server) watchSchedule(w http.ResponseWriter, r *http.Request, next http
 	eventID := fmt.Sprintf("5c4e0d3a-0000-4000-8000-%012d", s.recorded)
 	at := s.now().UTC().Truncate(time.Second)
 	s.mu.Unlock()
-	rec := ScheduleKeyDeletionRecord(eventID, keyARN, "arn:aws:iam::"+DefaultAccount+":user/"+akid, at, window)
-	rec.AccessKeyID = akid
-	s.AddEvents(rec.Event())
+	record := ScheduleKeyDeletionRecord(eventID, keyARN, "arn:aws:iam::"+DefaultAccount+":user/"+akid, at, window)
+	record.AccessKeyID = akid
+	s.AddEvents(record.Event())
 }
