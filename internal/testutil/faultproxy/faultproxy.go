@@ -136,6 +136,7 @@ type Proxy struct {
 	counts   map[Request]int
 	injected map[Request]int
 	total    int
+	faulted  int
 }
 
 // New starts a proxy on 127.0.0.1 forwarding to target (e.g. a moto_server
@@ -191,7 +192,7 @@ func (p *Proxy) SetFront(front func(next http.Handler) http.Handler) {
 func (p *Proxy) ResetCounts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.counts, p.injected, p.total = map[Request]int{}, map[Request]int{}, 0
+	p.counts, p.injected, p.total, p.faulted = map[Request]int{}, map[Request]int{}, 0, 0
 }
 
 // Total returns the number of requests seen.
@@ -205,11 +206,7 @@ func (p *Proxy) Total() int {
 func (p *Proxy) Injected() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := 0
-	for _, c := range p.injected {
-		n += c
-	}
-	return n
+	return p.faulted
 }
 
 // Counts returns the requests seen per operation/region/service.
@@ -317,6 +314,7 @@ func (p *Proxy) pick(req Request) *Rule {
 		r.hits++
 		if r.Fault != None && !r.Emulate {
 			p.injected[req]++
+			p.faulted++
 		}
 		cp := *r
 		return &cp
