@@ -107,13 +107,6 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
-		// For demos and tests against emulators that only accept real
-		// deletion windows: judge the scan as of another time.
-		if v := d.Getenv("KMS_DELETION_GATE_NOW"); v != "" {
-			if t, err := time.Parse(time.RFC3339, v); err == nil {
-				d.Now = func() time.Time { return t }
-			}
-		}
 	}
 	if d.Version == "" {
 		d.Version = "dev"

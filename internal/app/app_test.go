@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
@@ -35,36 +33,17 @@ type seeded struct {
 // healthy key. Runs judge them as of five days later: 2, 6 and 25 days left.
 func seed(t *testing.T, srv *moto.Server, regions ...string) seeded {
 	t.Helper()
-	ctx := moto.Context(t)
 	s := seeded{pending: map[string]int{}, aliases: map[string]string{}}
 	for _, r := range regions {
-		c := kms.NewFromConfig(srv.Config(r))
-		create := func(desc string) string {
-			out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(desc)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return aws.ToString(out.KeyMetadata.KeyId)
-		}
 		for _, days := range []int{2, 6, 25} {
-			window := days + shiftDays
-			id := create("pending")
 			alias := "alias/app-" + r + "-" + string(rune('a'+days))
-			if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(int32(window))}); err != nil {
-				t.Fatal(err)
-			}
-			s.pending[id] = days
-			s.aliases[id] = alias
+			k := srv.Seed(t, r, moto.Key{Description: "pending", Alias: alias, PendingDays: days + shiftDays})[0]
+			s.pending[k.ID] = days
+			s.aliases[k.ID] = alias
 		}
 		if r == regions[0] {
-			s.disabled = create("disabled")
-			if _, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(s.disabled)}); err != nil {
-				t.Fatal(err)
-			}
-			s.healthy = create("healthy")
+			s.disabled = srv.Seed(t, r, moto.Key{Description: "disabled", Disable: true})[0].ID
+			s.healthy = srv.Seed(t, r, moto.Key{Description: "healthy"})[0].ID
 		}
 	}
 	return s

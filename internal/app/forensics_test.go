@@ -27,17 +27,9 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", trail.URL)
 	ctx := moto.Context(t)
 	k := kms.NewFromConfig(srv.Config("us-east-1"))
-
-	create := func(window int32) (id, arn string) {
-		out, err := k.CreateKey(ctx, &kms.CreateKeyInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, arn = aws.ToString(out.KeyMetadata.KeyId), aws.ToString(out.KeyMetadata.Arn)
-		if _, err := k.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(window)}); err != nil {
-			t.Fatal(err)
-		}
-		return id, arn
+	create := func(window int) (id, arn string) {
+		key := moto.SeedWith(t, k, moto.Key{PendingDays: window})[0]
+		return key.ID, key.ARN
 	}
 	usedID, usedARN := create(30) // 25 days left as judged: medium by date
 	otherID, _ := create(20)

@@ -523,16 +523,9 @@ func TestEnrichAgainstMoto(t *testing.T) {
 	cfg := srv.Config("us-east-1")
 	client := kms.NewFromConfig(cfg)
 	var fs []finding.Finding
-	for range 2 {
-		out, err := client.CreateKey(ctx, &kms.CreateKeyInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: out.KeyMetadata.KeyId}); err != nil {
-			t.Fatal(err)
-		}
+	for _, k := range srv.Seed(t, "us-east-1", moto.Key{PendingDays: 30}, moto.Key{PendingDays: 30}) {
 		fs = append(fs, finding.Finding{RuleID: finding.RulePendingDeletion, Account: "123456789012", Region: "us-east-1",
-			KeyID: *out.KeyMetadata.KeyId, ARN: *out.KeyMetadata.Arn, State: finding.StatePendingDeletion})
+			KeyID: k.ID, ARN: k.ARN, State: finding.StatePendingDeletion})
 	}
 	counted := &countingUsage{api: client}
 	warnings := forensics.Enrich(ctx, fs, func(string, string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {

@@ -1,10 +1,7 @@
 package comment
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,9 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var scanTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -132,19 +128,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := Render(tc.res, tc.opts)
-			path := filepath.Join("testdata", tc.name+".md")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Render differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.Check(t, tc.name+".md", []byte(got))
 			if got != Render(tc.res, tc.opts) {
 				t.Error("Render is not deterministic")
 			}
