@@ -325,7 +325,7 @@ func (r renderer) remediation(b *strings.Builder, rows []finding.Finding) {
 func (r renderer) cancelCommands(b *strings.Builder, rows []finding.Finding) {
 	first := true
 	for _, f := range rows {
-		if !pending(f) || f.Allowlisted || (f.Remediation != nil && f.Remediation.Outcome == "cancelled") {
+		if !pending(f) || f.Allowlisted || (f.Remediation != nil && f.Remediation.Outcome == "cancelled") || f.CancelCommand() == "" {
 			continue
 		}
 		if first {

@@ -221,7 +221,9 @@ func writeCommands(b *strings.Builder, res finding.Result, budget int) {
 		if f.Allowlisted || f.State != finding.StatePendingDeletion {
 			continue
 		}
-		cmds = append(cmds, f.CancelCommand())
+		if c := f.CancelCommand(); c != "" {
+			cmds = append(cmds, c)
+		}
 	}
 	if len(cmds) == 0 {
 		return
@@ -234,7 +236,7 @@ func writeCommands(b *strings.Builder, res finding.Result, budget int) {
 			break
 		}
 		used += len(c) + 1
-		b.WriteString(strings.ReplaceAll(c, "`", "'") + "\n")
+		b.WriteString(c + "\n") // CancelCommand holds only AWS id syntax: nothing to escape in a fence
 	}
 	b.WriteString("```\n\n")
 	var remediated []finding.Finding
