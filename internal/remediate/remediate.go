@@ -106,7 +106,7 @@ func pending(state string) bool {
 
 // EnableCommand returns the exact AWS CLI command that re-enables the key.
 func EnableCommand(f finding.Finding) string {
-	return "aws kms enable-key" + strings.TrimPrefix(f.CancelCommand(), "aws kms cancel-key-deletion")
+	return f.EnableCommand()
 }
 
 // Apply plans or performs remediation of the eligible findings, recording
@@ -134,6 +134,10 @@ func Apply(ctx context.Context, findings []finding.Finding, opts Options, client
 	for i := range findings {
 		f := &findings[i]
 		if !Eligible(*f, opts.Threshold) {
+			continue
+		}
+		if f.CancelCommand() == "" {
+			warnings[i] = fmt.Sprintf("remediation skipped for %s in %s: the key id is not in KMS key id syntax", escape.PlainText(f.KeyID, 80), escape.PlainText(f.Region, 40))
 			continue
 		}
 		action, command := ActionCancel, f.CancelCommand()

@@ -254,15 +254,55 @@ func TestMarkerFor(t *testing.T) {
 	tests := map[string]string{
 		"":                  Marker,
 		"prod/eu":           "<!-- kms-deletion-gate category=prod/eu -->",
-		"a --> <b>":         "<!-- kms-deletion-gate category=a_-____b_ -->",
-		"x----y":            "<!-- kms-deletion-gate category=x-_-_y -->",
-		"ünïcode\n<!--x-->": "<!-- kms-deletion-gate category=_n_code___-_x-__ -->",
+		"kms-deletion-gate": "<!-- kms-deletion-gate category=kms-deletion-gate -->",
+		"a --> <b>":         "<!-- kms-deletion-gate category=a%20-%2D%3E%20%3Cb%3E -->",
+		"x----y":            "<!-- kms-deletion-gate category=x-%2D%2D%2Dy -->",
+		"ünïcode\n<!--x-->": "<!-- kms-deletion-gate category=%C3%BCn%C3%AFcode%0A%3C%21-%2Dx-%2D%3E -->",
 	}
 	for in, want := range tests {
 		if got := MarkerFor(in); got != want {
 			t.Errorf("MarkerFor(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestMarkerForIsInjective: categories that the old replacement merged
+// (matrix shards then overwrote each other's comment) get distinct markers,
+// and no marker can end its HTML comment early.
+func TestMarkerForIsInjective(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{
+		{"prod eu", "prod_eu"}, {"a--b", "a-_b"}, {"shard#1", "shard_1"},
+		{"x%20y", "x y"}, {"a-", "a_"}, {"é", "_"},
+	}
+	for _, p := range pairs {
+		if MarkerFor(p[0]) == MarkerFor(p[1]) {
+			t.Errorf("MarkerFor(%q) == MarkerFor(%q) = %q", p[0], p[1], MarkerFor(p[0]))
+		}
+	}
+	seen := map[string]string{}
+	alphabet := []string{"a", "-", "_", " ", "%", "#", ">", "!", "é"}
+	var walk func(prefix string, depth int)
+	walk = func(prefix string, depth int) {
+		if prefix != "" {
+			m := MarkerFor(prefix)
+			if other, ok := seen[m]; ok && other != prefix {
+				t.Fatalf("MarkerFor(%q) == MarkerFor(%q) = %q", prefix, other, m)
+			}
+			seen[m] = prefix
+			body := strings.TrimSuffix(strings.TrimPrefix(m, "<!--"), "-->")
+			if strings.Contains(body, "--") || strings.Contains(body, ">") {
+				t.Fatalf("MarkerFor(%q) = %q can end the HTML comment", prefix, m)
+			}
+		}
+		if depth == 0 {
+			return
+		}
+		for _, r := range alphabet {
+			walk(prefix+r, depth-1)
+		}
+	}
+	walk("", 4)
 }
 
 func TestTimeFormats(t *testing.T) {

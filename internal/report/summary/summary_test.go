@@ -15,13 +15,13 @@ func TestSummaryGolden(t *testing.T) {
 	golden.Check(t, "summary.md", []byte(got))
 	// Order: soonest deletion first, dateless last.
 	table := got[strings.Index(got, "### Keys"):]
-	iOrders, iHigh, iMedium := strings.Index(table, "1234abcd-12ab"), strings.Index(table, "mrk-5e6f"), strings.Index(table, "9a8b7c6d")
+	iOrders, iHigh, iMedium := strings.Index(table, "1234abcd-12ab"), strings.Index(table, "mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7"), strings.Index(table, "9a8b7c6d")
 	if iOrders >= iHigh || iHigh >= iMedium || iOrders < 0 {
 		t.Error("findings are not sorted soonest first")
 	}
 	for _, want := range []string{
 		"## ❌ kms-deletion-gate: fail",
-		"aws kms cancel-key-deletion --key-id mrk-5e6f --region us-east-1",
+		"aws kms cancel-key-deletion --key-id mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7 --region us-east-1",
 		"```mermaid",
 		"AccessDeniedException",
 		"Decrypt 12 days ago",
