@@ -126,12 +126,12 @@ func Run(ctx context.Context, d Deps) int {
 		Allow:        settings.Allow,
 		Now:          res.ScanTime,
 	}.Apply(&res)
-	if len(res.Errors) > 0 && settings.OnScanError == "fail" {
+	if len(res.Errors) > 0 && settings.OnScanError == config.ScanErrorFail {
 		// A gate that skipped a target has not passed.
 		res.Passed = false
 	}
 
-	if mode, _ := remediate.ParseMode(settings.Remediate); mode != remediate.ModeNone && clients != nil {
+	if mode := settings.Remediate; mode != config.RemediateNone && clients != nil {
 		done := log.Group("Remediation: " + string(mode))
 		res.Warnings = append(res.Warnings, remediate.Apply(runCtx, res.Findings, remediate.Options{
 			Mode: mode, Threshold: settings.RemediateOn, ReEnable: settings.ReEnable,
@@ -157,7 +157,7 @@ func Run(ctx context.Context, d Deps) int {
 
 func exitCode(s config.Settings, res finding.Result, log *console.Console) int {
 	if len(res.Errors) > 0 {
-		if s.OnScanError == "fail" {
+		if s.OnScanError == config.ScanErrorFail {
 			log.Errorf("Scan incomplete: %d account/region target(s) could not be scanned (on-scan-error: fail).", len(res.Errors))
 			return ExitIncomplete
 		}
@@ -487,7 +487,7 @@ func workspaceRoot(getenv func(string) string) string {
 // already complete.
 func publish(ctx context.Context, d Deps, s config.Settings, log *console.Console, res finding.Result) {
 	wantUpload := s.UploadSARIF && s.SARIFFile != ""
-	wantComment := s.Comment == "upsert"
+	wantComment := s.Comment == config.CommentUpsert
 	if !wantUpload && !wantComment {
 		return
 	}

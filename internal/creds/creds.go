@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -112,13 +112,6 @@ type Account struct {
 	RoleARN string // role whose credentials Config holds; "" for the standard chain
 }
 
-var (
-	roleARNPattern  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$`)
-	accountPattern  = regexp.MustCompile(`^\d{12}$`)
-	roleNamePattern = regexp.MustCompile(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
-	sessionPattern  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-)
-
 // target is one account to resolve: assume roleARN, or reuse the base identity.
 type target struct {
 	accountID string
@@ -152,8 +145,8 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 		baseCfg.Region = defaultSTSRegion
 	}
 	if opts.RoleToAssume != "" {
-		if m := roleARNPattern.FindStringSubmatch(opts.RoleToAssume); m != nil {
-			r.maskAccount(m[2])
+		if arn, err := config.ParseRoleARN(opts.RoleToAssume); err == nil {
+			r.maskAccount(arn.Account)
 		}
 		prov, err := r.webIdentityProvider(ctx, baseCfg)
 		if err != nil {
@@ -229,7 +222,6 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 
 func (o Options) normalize() (Options, error) {
 	o.RoleToAssume = strings.TrimSpace(o.RoleToAssume)
-	o.RoleName = strings.Trim(strings.TrimSpace(o.RoleName), "/")
 	if o.Audience = strings.TrimSpace(o.Audience); o.Audience == "" {
 		o.Audience = DefaultAudience
 	}
@@ -242,39 +234,39 @@ func (o Options) normalize() (Options, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.RoleToAssume != "" && !roleARNPattern.MatchString(o.RoleToAssume) {
-		return o, fmt.Errorf("role-to-assume %q is not an IAM role ARN (want arn:aws:iam::123456789012:role/NAME)", o.RoleToAssume)
+	// config validated every value by these same rules; checking again is
+	// cheap and keeps Resolve safe for a caller that did not go through config.
+	if o.RoleToAssume != "" {
+		if _, err := config.ParseRoleARN(o.RoleToAssume); err != nil {
+			return o, fmt.Errorf("role-to-assume: %w", err)
+		}
 	}
-	if !sessionPattern.MatchString(o.RoleSessionName) {
-		return o, fmt.Errorf("role-session-name %q must be 2 to 64 characters of letters, digits and +=,.@_-", o.RoleSessionName)
+	if err := config.ValidateSessionName(o.RoleSessionName); err != nil {
+		return o, fmt.Errorf("role-session-name: %w", err)
 	}
-	if o.RoleDurationSeconds < 900 || o.RoleDurationSeconds > 43200 {
-		return o, fmt.Errorf("role-duration-seconds %d is out of range (900 to 43200)", o.RoleDurationSeconds)
+	if o.RoleDurationSeconds < config.MinRoleDurationSeconds || o.RoleDurationSeconds > config.MaxRoleDurationSeconds {
+		return o, fmt.Errorf("role-duration-seconds: %d is out of range (%d to %d)", o.RoleDurationSeconds, config.MinRoleDurationSeconds, config.MaxRoleDurationSeconds)
 	}
-	if o.RoleName != "" && !roleNamePattern.MatchString(o.RoleName) {
-		return o, fmt.Errorf("role-name %q is not an IAM role name (letters, digits and +=,.@_-, up to 64, optionally after a path)", o.RoleName)
+	if o.RoleName != "" {
+		name, err := config.NormalizeRoleName(o.RoleName)
+		if err != nil {
+			return o, fmt.Errorf("role-name: %w", err)
+		}
+		o.RoleName = name
 	}
 	var accounts []string
-	needRoleName := o.Organization
 	for _, a := range o.Accounts {
-		a = strings.TrimSpace(a)
-		switch {
-		case a == "":
+		if a = strings.TrimSpace(a); a == "" {
 			continue
-		case accountPattern.MatchString(a):
-			needRoleName = true
-		case roleARNPattern.MatchString(a):
-		default:
-			return o, fmt.Errorf("accounts: %q is neither a 12-digit account ID nor an IAM role ARN", a)
+		}
+		if err := config.CheckAccountEntry(a, o.RoleName); err != nil {
+			return o, fmt.Errorf("accounts: %w", err)
 		}
 		accounts = append(accounts, a)
 	}
 	o.Accounts = accounts
-	if needRoleName && o.RoleName == "" {
-		if o.Organization {
-			return o, errors.New("organization: true needs role-name, the role to assume in each account of the organization")
-		}
-		return o, errors.New("accounts lists account IDs, which need role-name, the role to assume in each of them (or list full role ARNs)")
+	if o.Organization && o.RoleName == "" {
+		return o, errors.New("organization: true needs role-name, the role to assume in each account of the organization")
 	}
 	return o, nil
 }
@@ -342,8 +334,8 @@ func (r *resolver) targets(ctx context.Context, baseCfg aws.Config, baseAccount,
 	}
 	for _, a := range r.opts.Accounts {
 		t := byID(a)
-		if m := roleARNPattern.FindStringSubmatch(a); m != nil {
-			t = target{accountID: m[2], roleARN: a}
+		if arn, err := config.ParseRoleARN(a); err == nil {
+			t = target{accountID: arn.Account, roleARN: a}
 		}
 		if err := add(t, true); err != nil {
 			return nil, err

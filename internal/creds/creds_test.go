@@ -32,16 +32,17 @@ func TestResolveRejectsBadOptions(t *testing.T) {
 		opts    Options
 		wantErr string
 	}{
-		{"role-to-assume not an ARN", Options{RoleToAssume: "gate-hub"}, `role-to-assume "gate-hub" is not an IAM role ARN`},
+		{"role-to-assume not an ARN", Options{RoleToAssume: "gate-hub"}, `role-to-assume: "gate-hub" is not an IAM role ARN`},
 		{"role-to-assume a user ARN", Options{RoleToAssume: "arn:aws:iam::123456789012:user/bob"}, "is not an IAM role ARN"},
-		{"session name with a space", Options{RoleSessionName: "kms gate"}, `role-session-name "kms gate" must be 2 to 64 characters`},
+		{"session name with a space", Options{RoleSessionName: "kms gate"}, `role-session-name: "kms gate" must be 2 to 64 characters`},
 		{"session name too long", Options{RoleSessionName: strings.Repeat("a", 65)}, "role-session-name"},
-		{"duration too short", Options{RoleDurationSeconds: 899}, "role-duration-seconds 899 is out of range (900 to 43200)"},
-		{"duration too long", Options{RoleDurationSeconds: 43201}, "role-duration-seconds 43201 is out of range"},
+		{"duration too short", Options{RoleDurationSeconds: 899}, "role-duration-seconds: 899 is out of range (900 to 43200)"},
+		{"duration too long", Options{RoleDurationSeconds: 43201}, "role-duration-seconds: 43201 is out of range"},
 		{"account entry not an ID or ARN", Options{Accounts: []string{"12345"}, RoleName: "r"}, `accounts: "12345" is neither a 12-digit account ID nor an IAM role ARN`},
-		{"account IDs need role-name", Options{Accounts: []string{"222222222222"}}, "accounts lists account IDs, which need role-name"},
+		{"account IDs need role-name", Options{Accounts: []string{"222222222222"}}, "accounts: account ID 222222222222 needs role-name"},
 		{"organization needs role-name", Options{Organization: true}, "organization: true needs role-name"},
-		{"bad role-name", Options{Accounts: []string{"222222222222"}, RoleName: "bad name"}, `role-name "bad name" is not an IAM role name`},
+		{"bad role-name", Options{Accounts: []string{"222222222222"}, RoleName: "bad name"}, `role-name: "bad name" is not an IAM role name`},
+		{"account ARN of an unknown partition", Options{Accounts: []string{"arn:aws-mars:iam::222222222222:role/r"}}, `accounts: "arn:aws-mars:iam::222222222222:role/r" is not an IAM role ARN: unknown partition "aws-mars"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
