@@ -42,15 +42,7 @@ type Settings struct {
 	MaxConcurrency  int
 	Timeout         time.Duration
 
-	RoleToAssume        string
-	Audience            string
-	RoleSessionName     string
-	RoleDurationSeconds int
-	RoleExternalID      string
-	Accounts            []string
-	RoleName            string
-	Organization        bool
-	MaskAccountIDs      bool
+	Identity
 
 	Allow []AllowEntry
 
@@ -58,6 +50,39 @@ type Settings struct {
 	InActions bool
 	// Help is true when --help was asked for; nothing else is set.
 	Help bool
+}
+
+// Identity selects the base identity and the accounts to scan: the settings
+// creds.Resolve takes, validated here by the rules of iam.go. Field comments
+// name the input each one mirrors.
+type Identity struct {
+	// RoleToAssume (role-to-assume) is a role ARN assumed with
+	// AssumeRoleWithWebIdentity and the runner's OIDC token. Empty: the base
+	// identity is the standard AWS chain.
+	RoleToAssume string
+	// Audience (audience) of the OIDC token.
+	Audience string
+	// RoleSessionName (role-session-name) of assumed roles.
+	RoleSessionName string
+	// RoleDurationSeconds (role-duration-seconds), 900..43200. Member roles
+	// reached by role chaining are capped at 3600, AWS's limit.
+	RoleDurationSeconds int
+	// RoleExternalID (role-external-id) is passed when assuming member roles.
+	RoleExternalID string
+
+	// Accounts (accounts): each a role ARN, or a 12-digit account ID in which
+	// RoleName is assumed. Empty (and no Organization): the base account alone.
+	Accounts []string
+	// RoleName (role-name) is assumed, from the base identity, in each listed
+	// account ID and each discovered organization account. It may carry an IAM
+	// path ("path/Name"), without leading or trailing "/".
+	RoleName string
+	// Organization (organization) adds every ACTIVE account of the AWS
+	// Organization, listed with organizations:ListAccounts from the base
+	// identity (the management account or a delegated administrator).
+	Organization bool
+	// MaskAccountIDs (mask-account-ids) masks every account ID in the log.
+	MaskAccountIDs bool
 }
 
 // Error is a configuration error. Source is a file path or "input NAME" /

@@ -48,36 +48,12 @@ const StageCredentials = "credentials"
 // runner offers no OIDC token: the job lacks "permissions: id-token: write".
 var ErrNoIDToken = errors.New("GitHub OIDC token not available")
 
-// Options selects the base identity and the accounts to scan. Field comments
-// name the action input each one mirrors.
+// Options selects the base identity and the accounts to scan: the validated
+// settings (config.Identity; zero Audience, RoleSessionName and
+// RoleDurationSeconds get the defaults above), and how many accounts are
+// verified at once.
 type Options struct {
-	// RoleToAssume (role-to-assume) is a role ARN assumed with
-	// AssumeRoleWithWebIdentity and the runner's OIDC token. Empty: the base
-	// identity is the standard AWS chain.
-	RoleToAssume string
-	// Audience (audience) of the OIDC token; default "sts.amazonaws.com".
-	Audience string
-	// RoleSessionName (role-session-name); default "kms-deletion-gate".
-	RoleSessionName string
-	// RoleDurationSeconds (role-duration-seconds), 900..43200; default 3600.
-	// Member roles reached by role chaining are capped at 3600, AWS's limit.
-	RoleDurationSeconds int
-	// RoleExternalID (role-external-id) is passed when assuming member roles.
-	RoleExternalID string
-
-	// Accounts (accounts): each a role ARN, or a 12-digit account ID in which
-	// RoleName is assumed. Empty (and no Organization): the base account alone.
-	Accounts []string
-	// RoleName (role-name) is assumed, from the base identity, in each listed
-	// account ID and each discovered organization account. It may carry an IAM
-	// path ("path/Name").
-	RoleName string
-	// Organization (organization) adds every ACTIVE account of the AWS
-	// Organization, listed with organizations:ListAccounts from the base
-	// identity (the management account or a delegated administrator).
-	Organization bool
-	// MaskAccountIDs (mask-account-ids) masks every account ID in the log.
-	MaskAccountIDs bool
+	config.Identity
 	// Concurrency bounds how many accounts are verified at once; default 8.
 	Concurrency int
 }
