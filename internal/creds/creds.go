@@ -116,70 +116,92 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 		r.mask(opts.RoleExternalID)
 	}
 
-	baseCfg := base.Copy()
-	if baseCfg.Region == "" {
-		baseCfg.Region = defaultSTSRegion
+	b, err := r.base(ctx, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets, err := r.targets(ctx, b.cfg, b.account, b.partition)
+	if err != nil {
+		return nil, nil, err
+	}
+	duration := time.Duration(opts.RoleDurationSeconds) * time.Second
+	if b.chained && opts.RoleDurationSeconds > maxChainedDuration {
+		duration = maxChainedDuration * time.Second
+	}
+	out, scanErrs := r.members(ctx, b, targets, duration)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("resolve credentials: %w", err)
+	}
+	return out, scanErrs, nil
+}
+
+// baseIdentity is the identity every other account is reached from.
+type baseIdentity struct {
+	cfg       aws.Config
+	account   string
+	partition string
+	// chained is true when the base credentials came from a role, which
+	// makes every further AssumeRole a chain, capped by AWS at one hour.
+	chained bool
+}
+
+// base establishes and verifies the base identity: the standard chain, or
+// role-to-assume with the OIDC token.
+func (r *resolver) base(ctx context.Context, base aws.Config) (baseIdentity, error) {
+	opts := r.opts
+	cfg := base.Copy()
+	if cfg.Region == "" {
+		cfg.Region = defaultSTSRegion
 	}
 	if opts.RoleToAssume != "" {
 		if arn, err := config.ParseRoleARN(opts.RoleToAssume); err == nil {
 			r.maskAccount(arn.Account)
 		}
-		prov, err := r.webIdentityProvider(ctx, baseCfg)
+		prov, err := r.webIdentityProvider(ctx, cfg)
 		if err != nil {
-			return nil, nil, err
+			return baseIdentity{}, err
 		}
-		baseCfg.Credentials = aws.NewCredentialsCache(prov)
+		cfg.Credentials = aws.NewCredentialsCache(prov)
 	}
 
-	id, err := sts.NewFromConfig(baseCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		if opts.RoleToAssume != "" {
-			return nil, nil, fmt.Errorf("role-to-assume %s could not be assumed with the GitHub OIDC token (audience %q): %s; check that the role's trust policy trusts token.actions.githubusercontent.com for this audience and this workflow's sub claim (see docs/CREDENTIALS.md)",
+			return baseIdentity{}, fmt.Errorf("role-to-assume %s could not be assumed with the GitHub OIDC token (audience %q): %s; check that the role's trust policy trusts token.actions.githubusercontent.com for this audience and this workflow's sub claim (see docs/CREDENTIALS.md)",
 				opts.RoleToAssume, opts.Audience, r.describe(err))
 		}
-		return nil, nil, fmt.Errorf("no usable AWS credentials from the standard chain: %s; run aws-actions/configure-aws-credentials in an earlier step, or set role-to-assume", r.describe(err))
+		return baseIdentity{}, fmt.Errorf("no usable AWS credentials from the standard chain: %s; run aws-actions/configure-aws-credentials in an earlier step, or set role-to-assume", r.describe(err))
 	}
-	baseAccount := aws.ToString(id.Account)
-	r.maskAccount(baseAccount)
+	b := baseIdentity{cfg: cfg, account: aws.ToString(id.Account), partition: "aws"}
+	r.maskAccount(b.account)
 	baseARN := aws.ToString(id.Arn)
-	partition := "aws"
 	if p := strings.Split(baseARN, ":"); len(p) > 1 && p[1] != "" {
-		partition = p[1]
+		b.partition = p[1]
 	}
-	// Credentials that came from a role make every further AssumeRole a
-	// chain, which AWS caps at one hour.
-	chained := opts.RoleToAssume != "" || strings.Contains(baseARN, ":assumed-role/")
+	b.chained = opts.RoleToAssume != "" || strings.Contains(baseARN, ":assumed-role/")
+	return b, nil
+}
 
-	targets, err := r.targets(ctx, baseCfg, baseAccount, partition)
-	if err != nil {
-		return nil, nil, err
-	}
-
-	duration := time.Duration(opts.RoleDurationSeconds) * time.Second
-	if chained && opts.RoleDurationSeconds > maxChainedDuration {
-		duration = maxChainedDuration * time.Second
-	}
-	memberSTS := sts.NewFromConfig(baseCfg)
-
+// members resolves every target at once, bounded by Concurrency, and returns
+// the accounts and the scan errors, each sorted by account.
+func (r *resolver) members(ctx context.Context, b baseIdentity, targets []target, duration time.Duration) ([]Account, []finding.ScanError) {
+	memberSTS := sts.NewFromConfig(b.cfg)
 	accounts := make([]*Account, len(targets))
 	errs := make([]*finding.ScanError, len(targets))
 	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
+	g.SetLimit(r.opts.Concurrency)
 	for i, t := range targets {
 		if t.useBase {
-			accounts[i] = &Account{ID: baseAccount, Config: baseCfg, RoleARN: opts.RoleToAssume}
+			accounts[i] = &Account{ID: b.account, Config: b.cfg, RoleARN: r.opts.RoleToAssume}
 			continue
 		}
 		g.Go(func() error {
-			a, se := r.member(ctx, baseCfg, memberSTS, t, duration)
+			a, se := r.member(ctx, b.cfg, memberSTS, t, duration)
 			accounts[i], errs[i] = a, se
 			return nil
 		})
 	}
 	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("resolve credentials: %w", err)
-	}
 
 	var out []Account
 	var scanErrs []finding.ScanError
@@ -193,7 +215,7 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	sort.Slice(scanErrs, func(i, j int) bool { return scanErrs[i].Account < scanErrs[j].Account })
-	return out, scanErrs, nil
+	return out, scanErrs
 }
 
 func (o Options) normalize() (Options, error) {
