@@ -235,26 +235,7 @@ func parseAllowEntry(path, prefix string, item *yaml.Node) (AllowEntry, []error)
 // set stores the field name of an allowlist entry. It returns what is wrong
 // with text (empty if nothing) and whether name is a field of an entry.
 func (e *AllowEntry) set(name, text string) (problem string, known bool) {
-	switch name {
-	case "key":
-		e.Key = text
-		return keyProblem(text), true
-	case "alias":
-		e.Alias = text
-		return aliasProblem(text), true
-	case "account":
-		e.Account = text
-		return accountProblem(text), true
-	case "region":
-		e.Region = text
-		return regionProblem(text), true
-	case "reason":
-		e.Reason = text
-		if text == "" {
-			return "is empty: say why this deletion is accepted", true
-		}
-		return "", true
-	case "expires":
+	if name == "expires" {
 		t, err := time.Parse(time.DateOnly, text)
 		e.Expires = t
 		if !dateOnlyPattern.MatchString(text) || err != nil {
@@ -262,7 +243,29 @@ func (e *AllowEntry) set(name, text string) (problem string, known bool) {
 		}
 		return "", true
 	}
-	return "", false
+	texts := map[string]struct {
+		dst   *string
+		check func(string) string
+	}{
+		"key":     {&e.Key, keyProblem},
+		"alias":   {&e.Alias, aliasProblem},
+		"account": {&e.Account, accountProblem},
+		"region":  {&e.Region, regionProblem},
+		"reason":  {&e.Reason, reasonProblem},
+	}
+	f, ok := texts[name]
+	if !ok {
+		return "", false
+	}
+	*f.dst = text
+	return f.check(text), true
+}
+
+func reasonProblem(text string) string {
+	if text == "" {
+		return "is empty: say why this deletion is accepted"
+	}
+	return ""
 }
 
 func keyProblem(text string) string {
