@@ -441,7 +441,8 @@ func (s *Settings) applyAccounts(r *reader) {
 		s.RoleToAssume = v.text
 	}
 	s.Audience = r.get("audience").text
-	if v := r.get("role-session-name"); true {
+	// An empty role-session-name (or audience) means creds' default.
+	if v := r.get("role-session-name"); v.text != "" {
 		if err := ValidateSessionName(v.text); err != nil {
 			r.add(v.err("%v", err))
 		}

@@ -39,6 +39,7 @@ func TestIdentitySettingsAccepted(t *testing.T) {
 			func(s config.Settings) bool {
 				return strings.Join(s.Accounts, " ") == "222222222222 arn:aws-cn:iam::333333333333:role/x"
 			}},
+		{"empty session name left to creds' default", []string{"--role-session-name", ""}, func(s config.Settings) bool { return s.RoleSessionName == "" }},
 		{"session name of 2 characters", []string{"--role-session-name", "ab"}, func(s config.Settings) bool { return s.RoleSessionName == "ab" }},
 		{"session name of 64 characters", []string{"--role-session-name", strings.Repeat("s", 64)}, nil},
 		{"duration bounds", []string{"--role-duration-seconds", "43200"}, func(s config.Settings) bool { return s.RoleDurationSeconds == 43200 }},
