@@ -454,6 +454,7 @@ func (s *Settings) applyAccounts(r *reader) {
 		name, err := NormalizeRoleName(v.text)
 		if err != nil {
 			r.add(v.err("%v", err))
+			name = v.text // given: do not also report accounts as lacking it
 		}
 		s.RoleName = name
 	}

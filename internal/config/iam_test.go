@@ -90,6 +90,9 @@ func TestIdentitySettingsRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v\nwant it to contain %q", err, tc.want)
 			}
+			if n := strings.Count(err.Error(), "\n") + 1; n != 1 {
+				t.Errorf("%d errors for one bad value:\n%v", n, err)
+			}
 			var ce *config.Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %T is not a *config.Error", err)
