@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -94,4 +96,33 @@ func TestProcessStreams(t *testing.T) {
 			t.Errorf("stdout = %q, stderr = %q; want stdout %q and nothing on stderr", stdout.String(), stderr.String(), want)
 		}
 	})
+}
+
+func TestMaskedSecretsAreRedactedInAnyForm(t *testing.T) {
+	const secret = "ghs_ConsoleSecretToken0123456789abcdef"
+	for _, inActions := range []bool{true, false} {
+		var buf bytes.Buffer
+		c := console.New(&buf, inActions)
+		c.Mask(secret)
+		c.Infof("echo %s", strings.ToUpper(secret))
+		c.Warningf("cut %s", secret[:14])
+		c.Errorf("tail %s", secret[len(secret)-12:])
+		c.Raw("raw " + strings.ToLower(secret))
+		fmt.Fprintf(c.Writer(), "::notice::%s\n", secret[3:20])
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if strings.HasPrefix(line, "::add-mask::") {
+				continue
+			}
+			low := strings.ToLower(line)
+			for i := 0; i+12 <= len(secret); i++ {
+				if strings.Contains(low, strings.ToLower(secret[i:i+12])) {
+					t.Errorf("actions=%v: %q holds %q", inActions, line, secret[i:i+12])
+					break
+				}
+			}
+			if !strings.Contains(line, "***") {
+				t.Errorf("actions=%v: nothing redacted in %q", inActions, line)
+			}
+		}
+	}
 }
