@@ -99,9 +99,9 @@ func TestMalformedAnswersAreScanErrors(t *testing.T) {
 		{name: "KeyMetadata without KeyId", api: answers{listKeys: twoKeys, describe: describeOther(&kms.DescribeKeyOutput{KeyMetadata: &types.KeyMetadata{KeyManager: types.KeyManagerTypeCustomer, KeyState: types.KeyStatePendingDeletion}})}, wantMessage: "without KeyMetadata.KeyId", wantFindings: 1},
 		{name: "KeyMetadata without KeyState", api: answers{listKeys: twoKeys, describe: describeOther(&kms.DescribeKeyOutput{KeyMetadata: &types.KeyMetadata{KeyId: aws.String(otherID), KeyManager: types.KeyManagerTypeCustomer}})}, wantMessage: "without KeyMetadata.KeyState", wantFindings: 1},
 		{name: "KeyMetadata without KeyManager", api: answers{listKeys: twoKeys, describe: describeOther(&kms.DescribeKeyOutput{KeyMetadata: &types.KeyMetadata{KeyId: aws.String(otherID), KeyState: types.KeyStatePendingDeletion}})}, wantMessage: "without KeyMetadata.KeyManager", wantFindings: 1},
-		{name: "DeletionDate 9999-12-31", api: answers{listKeys: twoKeys, describe: describeOther(pending(otherID, &far))}, wantMessage: "deletion date out of range (9999-12-31T00:00:00Z", wantFindings: 2, wantDateless: true},
+		{name: "DeletionDate 9999-12-31", api: answers{listKeys: twoKeys, describe: describeOther(pending(otherID, &far))}, wantMessage: "deletion date out of range", wantFindings: 2, wantDateless: true},
 		{name: "DeletionDate 32 days out", api: answers{listKeys: twoKeys, describe: describeOther(pending(otherID, aws.Time(scanNow.Add(32*24*time.Hour))))}, wantMessage: "deletion date out of range", wantFindings: 2, wantDateless: true},
-		{name: "DeletionDate 1816", api: answers{listKeys: twoKeys, describe: describeOther(pending(otherID, aws.Time(time.Date(1816, 3, 1, 0, 0, 0, 0, time.UTC))))}, wantMessage: "deletion date out of range (1816", wantFindings: 2, wantDateless: true},
+		{name: "DeletionDate 1816", api: answers{listKeys: twoKeys, describe: describeOther(pending(otherID, aws.Time(time.Date(1816, 3, 1, 0, 0, 0, 0, time.UTC))))}, wantMessage: "deletion date out of range", wantFindings: 2, wantDateless: true},
 		{name: "pending without DeletionDate", api: answers{listKeys: twoKeys, describe: describeOther(pending(otherID, nil))}, wantMessage: "without a DeletionDate", wantFindings: 2, wantDateless: true},
 	}
 	for _, tc := range cases {

@@ -349,7 +349,9 @@ func (s *scanner) boundDeletionDate(f *finding.Finding) error {
 		return malformed("key pending deletion without a DeletionDate; reported as critical")
 	case d.Before(minDeletionDate) || d.After(s.opts.Now.Add(maxDeletionAhead)):
 		f.DeletionDate = time.Time{}
-		return malformed("deletion date out of range (%s, more than 31 days after the scan or before 2000); reported as critical", d.UTC().Format(time.RFC3339))
+		// The date itself is not repeated: the SDK reads 9999-12-31 as a
+		// year in the 1800s (its nanoseconds overflow), which would mislead.
+		return malformed("deletion date out of range (KMS sets one 7 to 30 days after scheduling; this one is before 2000 or more than 31 days after the scan); reported as critical")
 	}
 	return nil
 }
