@@ -13,6 +13,8 @@
 #   actionlint        go  github.com/rhysd/actionlint
 #   golangci-lint     go  github.com/golangci/golangci-lint/v2 (~3 min cold)
 #   ShellCheck (apt)  lints shell; actionlint runs it on run: scripts
+#   cmark-gfm (apt)   GitHub's Markdown engine; the tests render the PR
+#                     comment and the job summary with it (needs root)
 #   container         apt buildah podman runc (needs root)
 #   all               every component above
 #
@@ -41,6 +43,7 @@ BUILDAH_VERSION=1.28.2+ds1-3+deb12u1+b3
 PODMAN_VERSION=4.3.1+ds1-8+deb12u1+b3
 RUNC_VERSION=1.1.5+ds1-1+deb12u1
 SHELLCHECK_VERSION=0.9.0-1
+CMARK_GFM_VERSION=0.29.0.gfm.6-6
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
 
@@ -97,6 +100,15 @@ shellcheck_tool() {
   apt_install "shellcheck=${SHELLCHECK_VERSION}"
 }
 
+cmark_gfm_tool() {
+  if command -v cmark-gfm >/dev/null; then
+    log "cmark-gfm $(cmark-gfm --version | awk 'NR==1{print $2}') present"
+    return
+  fi
+  log "installing cmark-gfm from Debian"
+  apt_install "cmark-gfm=${CMARK_GFM_VERSION}"
+}
+
 apt_tools() {
   if command -v buildah >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null; then
     log "buildah $(buildah --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), runc present"
@@ -115,8 +127,9 @@ install_component() {
     actionlint) go_tool actionlint "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" "${ACTIONLINT_VERSION#v}" ;;
     golangci-lint) go_tool golangci-lint "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@${GOLANGCI_LINT_VERSION}" "${GOLANGCI_LINT_VERSION#v}" ;;
     shellcheck) shellcheck_tool ;;
+    cmark-gfm) cmark_gfm_tool ;;
     container) apt_tools ;;
-    all) for c in lint sarif-multitool golangci-lint container; do install_component "$c"; done ;;
+    all) for c in lint sarif-multitool golangci-lint cmark-gfm container; do install_component "$c"; done ;;
     *) log "unknown component '$1' (see the header of $0)"; exit 2 ;;
   esac
 }
