@@ -119,7 +119,11 @@ func malformedSuite(t *testing.T, rec *recorder) {
 			s := data.spec(p.URL, faultCase{inputs: c.inputs})
 			var gh *fakegithub.Server
 			if c.github {
-				gh = withFakeGitHub(t, &s, fakegithub.Fault{Status: http.StatusForbidden, Message: bigMessage})
+				gh = newFakeGitHub(t)
+				fault := fakegithub.Fault{Status: http.StatusForbidden, Message: bigMessage}
+				gh.Fail(fakegithub.OpUploadSARIF, 10, fault)
+				gh.Fail(fakegithub.OpListComments, 10, fault)
+				withGitHub(&s, gh)
 			}
 			o := run(t, s)
 			n := len(findingKeys(o.report))
@@ -228,16 +232,19 @@ func checkBoundedMessages(t *testing.T, o outcome) {
 	}
 }
 
-// withFakeGitHub points the run at a fake GitHub holding pull request 7,
-// whose SARIF upload and comment listing answer fault, with the event and
-// token a pull_request run has; it turns the upload and the comment on.
-func withFakeGitHub(t *testing.T, s *spec, fault fakegithub.Fault) *fakegithub.Server {
+// newFakeGitHub starts a fake GitHub holding pull request 7.
+func newFakeGitHub(t *testing.T) *fakegithub.Server {
 	t.Helper()
 	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo-org", Repo: "infra"})
 	sha := strings.Repeat("ab", 20)
 	gh.AddPullRequest(fakegithub.PullRequest{Number: 7, HeadSHA: sha, HeadRef: "retire-key", BaseRef: "main", BaseSHA: strings.Repeat("cd", 20), MergeCommitSHA: sha})
-	gh.Fail(fakegithub.OpUploadSARIF, 10, fault)
-	gh.Fail(fakegithub.OpListComments, 10, fault)
+	return gh
+}
+
+// withGitHub points the run at gh as a pull_request run for pull request 7
+// (event, token, API URL) and turns the SARIF upload and the comment on.
+func withGitHub(s *spec, gh *fakegithub.Server) {
+	sha := strings.Repeat("ab", 20)
 	event := fmt.Sprintf(`{"action":"synchronize","number":7,"pull_request":{"number":7,"head":{"sha":%q,"ref":"retire-key","repo":{"full_name":"octo-org/infra"}},"base":{"ref":"main","repo":{"full_name":"octo-org/infra"}}}}`, sha)
 	if s.files == nil {
 		s.files = map[string][]byte{}
@@ -255,5 +262,4 @@ func withFakeGitHub(t *testing.T, s *spec, fault fakegithub.Fault) *fakegithub.S
 	s.inputs["github-token"] = secretGitHubToken
 	s.inputs["upload-sarif"] = "true"
 	s.inputs["comment"] = "upsert"
-	return gh
 }

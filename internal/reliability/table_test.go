@@ -89,9 +89,9 @@ func cellText(s string) string {
 // with -update-doc (scripts/reliability-doc.sh) to rewrite it.
 func TestReliabilityTable(t *testing.T) {
 	// Every row the suites produce when nothing is filtered out: fault cases
-	// plus two fault-free references, malformed answers, three hostile-input rows, one row per
+	// plus two fault-free references, malformed answers, eight hostile-input rows, one row per
 	// bad configuration, three secrets rows.
-	rec := &recorder{expected: len(faultCases()) + 2 + len(malformedCases()) + 3 + len(badConfigs()) + 3}
+	rec := &recorder{expected: len(faultCases()) + 2 + len(malformedCases()) + 3 + 5 + len(badConfigs()) + 3}
 	t.Run("suites", func(t *testing.T) {
 		t.Run("faults", func(t *testing.T) { t.Parallel(); faultSuite(t, rec) })
 		t.Run("malformed", func(t *testing.T) { t.Parallel(); malformedSuite(t, rec) })
