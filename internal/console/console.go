@@ -20,6 +20,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/redact"
@@ -67,15 +68,33 @@ func (c *Console) maskLine(s string) {
 	fmt.Fprintln(c.w, s)
 }
 
+// maxMessageBytes bounds one message (Infof, Warningf, Errorf, Group): what
+// reaches them from AWS and GitHub is capped where it is read, and this is
+// the last guard, so that no value an endpoint returns makes a log line of
+// megabytes.
+const maxMessageBytes = 3000
+
+// bounded cuts msg to maxMessageBytes on a rune boundary, marking the cut.
+func bounded(msg string) string {
+	if len(msg) <= maxMessageBytes {
+		return msg
+	}
+	cut := maxMessageBytes
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "… (cut)"
+}
+
 // Infof writes an informational line. The format is trusted; every argument
 // is treated as untrusted and made safe for one log line.
 func (c *Console) Infof(format string, args ...any) {
-	c.line(escape.LogLine(fmt.Sprintf(format, safeArgs(args)...)))
+	c.line(escape.LogLine(bounded(fmt.Sprintf(format, safeArgs(args)...))))
 }
 
 // Warningf writes a warning (a ::warning:: annotation in Actions).
 func (c *Console) Warningf(format string, args ...any) {
-	msg := fmt.Sprintf(format, safeArgs(args)...)
+	msg := bounded(fmt.Sprintf(format, safeArgs(args)...))
 	if c.inActions {
 		c.line("::warning::" + escape.WorkflowData(msg))
 		return
@@ -85,7 +104,7 @@ func (c *Console) Warningf(format string, args ...any) {
 
 // Errorf writes an error (a ::error:: annotation in Actions).
 func (c *Console) Errorf(format string, args ...any) {
-	msg := fmt.Sprintf(format, safeArgs(args)...)
+	msg := bounded(fmt.Sprintf(format, safeArgs(args)...))
 	if c.inActions {
 		c.line("::error::" + escape.WorkflowData(msg))
 		return
@@ -115,10 +134,10 @@ func (c *Console) Mask(secret string) {
 // Group starts a collapsible log group; the returned func ends it.
 func (c *Console) Group(title string) func() {
 	if !c.inActions {
-		c.line("== " + escape.LogLine(title))
+		c.line("== " + escape.LogLine(bounded(title)))
 		return func() {}
 	}
-	c.line("::group::" + escape.WorkflowData(escape.LogLine(title)))
+	c.line("::group::" + escape.WorkflowData(escape.LogLine(bounded(title))))
 	return func() { c.line("::endgroup::") }
 }
 

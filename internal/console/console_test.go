@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 )
@@ -123,6 +124,32 @@ func TestMaskedSecretsAreRedactedInAnyForm(t *testing.T) {
 			if !strings.Contains(line, "***") {
 				t.Errorf("actions=%v: nothing redacted in %q", inActions, line)
 			}
+		}
+	}
+}
+
+// No value an endpoint returns makes a log line of megabytes: every message
+// is cut, in and out of Actions, and the cut leaves valid UTF-8.
+func TestMessagesAreBounded(t *testing.T) {
+	big := strings.Repeat("é", 1<<20)
+	for _, inActions := range []bool{true, false} {
+		var buf bytes.Buffer
+		c := console.New(&buf, inActions)
+		c.Infof("info %s", big)
+		c.Warningf("warn %v", fmt.Errorf("wrapped: %s", big))
+		c.Errorf("error %s", big)
+		c.Group(big)()
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) < 4 {
+			t.Fatalf("actions=%v: %d lines", inActions, len(lines))
+		}
+		for _, line := range lines {
+			if len(line) > 4<<10 {
+				t.Errorf("actions=%v: a line of %d bytes: %.80q", inActions, len(line), line)
+			}
+		}
+		if !utf8.ValidString(buf.String()) || !strings.Contains(buf.String(), "… (cut)") {
+			t.Errorf("actions=%v: the cut is not marked or breaks UTF-8", inActions)
 		}
 	}
 }
