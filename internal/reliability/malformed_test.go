@@ -21,6 +21,11 @@ const maxLogLine = 4 << 10
 // bigMessage is a 2 MB error message, as an endpoint may answer.
 var bigMessage = "denied " + strings.Repeat("x", 2<<20)
 
+// bigGitHubMessage is the largest error message the GitHub client reads
+// whole (it reads at most 1 MiB of an error body; beyond, the message is
+// dropped, not printed).
+var bigGitHubMessage = "denied " + strings.Repeat("y", 900<<10)
+
 // malformedCase is one run against answers that miss what the KMS API
 // reference promises, or carry out-of-range values.
 type malformedCase struct {
@@ -96,7 +101,7 @@ func malformedCases() []malformedCase {
 			rules:    []fp.Rule{{Operation: "DescribeKey", Region: "us-east-1", Fault: fp.Rewrite, Transform: farDeletionDate}},
 			inputs:   map[string]string{"on-scan-error": "warn", "fail-on": "critical"},
 			wantExit: app.ExitFail, malformed: true, check: checkOutOfRangeDates, lost: "as above: the gate still fails (critical)"},
-		{name: "2 MB error messages", injected: "a 2 MB message in AccessDeniedException on ListKeys in eu-west-1 and on GetKeyLastUsage, and in GitHub's 403 to the SARIF upload and the comment",
+		{name: "2 MB error messages", injected: "a 2 MB message in AccessDeniedException on ListKeys in eu-west-1 and on GetKeyLastUsage, and a 900 KB one in GitHub's 403 to the SARIF upload and the comment",
 			rules: []fp.Rule{
 				{Operation: "ListKeys", Region: "eu-west-1", Fault: fp.Error, Code: "AccessDeniedException", Message: bigMessage},
 				{Operation: "GetKeyLastUsage", Fault: fp.Error, Code: "AccessDeniedException", Message: bigMessage},
@@ -120,7 +125,7 @@ func malformedSuite(t *testing.T, rec *recorder) {
 			var gh *fakegithub.Server
 			if c.github {
 				gh = newFakeGitHub(t)
-				fault := fakegithub.Fault{Status: http.StatusForbidden, Message: bigMessage}
+				fault := fakegithub.Fault{Status: http.StatusForbidden, Message: bigGitHubMessage}
 				gh.Fail(fakegithub.OpUploadSARIF, 10, fault)
 				gh.Fail(fakegithub.OpListComments, 10, fault)
 				withGitHub(&s, gh)
@@ -225,7 +230,7 @@ func checkBoundedMessages(t *testing.T, o outcome) {
 	if len(o.sarif) > 1<<20 {
 		t.Errorf("SARIF is %d bytes", len(o.sarif))
 	}
-	for _, want := range []string{"code scanning upload", "pull-request comment", "denied xxxx"} {
+	for _, want := range []string{"code scanning upload: upload SARIF to code scanning: GitHub answered 403 denied yyyy", "pull-request comment", "denied xxxx"} {
 		if !strings.Contains(o.stdout, want) {
 			t.Errorf("the log does not report %q", want)
 		}
