@@ -29,16 +29,6 @@ func find(res *finding.Result, id string) *finding.Finding {
 	panic("no key " + id)
 }
 
-func drop(res *finding.Result, id string) {
-	var out []finding.Finding
-	for _, f := range res.Findings {
-		if f.KeyID != id {
-			out = append(out, f)
-		}
-	}
-	res.Findings = out
-}
-
 func TestFirstRunThenIdenticalRun(t *testing.T) {
 	t.Parallel()
 	first := Render(nightly(), "", Options{Category: "prod", RunURL: runURL})
@@ -67,8 +57,6 @@ func TestFirstRunThenIdenticalRun(t *testing.T) {
 
 func TestChangesSinceLastRun(t *testing.T) {
 	t.Parallel()
-	prev := Render(nightly(), "", Options{}).Text
-
 	res := nightly()
 	// Escalated: high -> critical.
 	find(&res, "mrk-5e6f").Severity = finding.SeverityCritical
@@ -86,7 +74,7 @@ func TestChangesSinceLastRun(t *testing.T) {
 	withGone := nightly()
 	find(&withGone, "1234abcd-12ab-34cd-56ef-1234567890ab").Remediation = nil // still pending last night
 	withGone.Findings = append(withGone.Findings, deleted, gone, unknown)
-	prev = Render(withGone, "", Options{}).Text
+	prev := Render(withGone, "", Options{}).Text
 	// New.
 	fresh := *find(&res, "mrk-5e6f")
 	fresh.KeyID = "0000dddd-0000-4000-8000-00000000dddd"
