@@ -2,6 +2,7 @@ package junit
 
 import (
 	"encoding/xml"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,8 +95,8 @@ func TestConsumerReadsIt(t *testing.T) {
 		case f.Gating(res.FailOn):
 			want = gojunit.StatusFailed
 			gating++
-			e, ok := tc.Error.(gojunit.Error)
-			if !ok || e.Type != f.Severity.String() || !strings.Contains(e.Body, f.ARN) {
+			var e gojunit.Error
+			if !errors.As(tc.Error, &e) || e.Type != f.Severity.String() || !strings.Contains(e.Body, f.ARN) {
 				t.Errorf("%s: failure %#v", f.KeyID, tc.Error)
 			}
 		}
