@@ -26,9 +26,10 @@ func Marker(category string) string {
 	return "<!-- kms-deletion-gate-audit" + strings.TrimPrefix(comment.MarkerFor(category), "<!-- kms-deletion-gate")
 }
 
-// Title returns the title of a new audit issue.
+// Title returns the title of a new audit issue; the default category (the
+// tool's name) adds nothing to it.
 func Title(category string) string {
-	if category == "" {
+	if category == "" || category == Label {
 		return "KMS keys pending deletion (scheduled audit)"
 	}
 	return "KMS keys pending deletion (scheduled audit, " + escape.PlainText(category, 60) + ")"

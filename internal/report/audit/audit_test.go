@@ -260,3 +260,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestMarkerAndTitle(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ category, marker, title string }{
+		{"", "<!-- kms-deletion-gate-audit -->", "KMS keys pending deletion (scheduled audit)"},
+		{"kms-deletion-gate", "<!-- kms-deletion-gate-audit category=kms-deletion-gate -->", "KMS keys pending deletion (scheduled audit)"},
+		{"prod --> <b>", "", "KMS keys pending deletion (scheduled audit, prod --> <b>)"},
+	}
+	for _, tc := range tests {
+		m := Marker(tc.category)
+		// A hostile category cannot end the hidden line early.
+		if !strings.HasPrefix(m, "<!-- kms-deletion-gate-audit") || strings.Count(m, "--") != 2 || !strings.HasSuffix(m, " -->") || strings.Contains(m, "<b>") {
+			t.Errorf("Marker(%q) = %q is not one hidden comment", tc.category, m)
+		}
+		if tc.marker != "" && m != tc.marker {
+			t.Errorf("Marker(%q) = %q, want %q", tc.category, m, tc.marker)
+		}
+		if got := Title(tc.category); got != tc.title {
+			t.Errorf("Title(%q) = %q, want %q", tc.category, got, tc.title)
+		}
+	}
+}
