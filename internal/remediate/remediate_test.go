@@ -142,29 +142,20 @@ func TestApplyAgainstMoto(t *testing.T) {
 // finding as scan and policy would have left it.
 func createKey(ctx context.Context, t *testing.T, api remediate.KMSAPI, k keySpec) finding.Finding {
 	t.Helper()
-	client := api.(*kms.Client)
-	out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("remediate test " + k.name)})
-	if err != nil {
-		t.Fatalf("CreateKey: %v", err)
+	spec := moto.Key{Description: "remediate test " + k.name, Disable: k.rule == finding.RuleDisabled}
+	if !spec.Disable {
+		spec.PendingDays = 7
 	}
-	md := out.KeyMetadata
+	md := moto.SeedWith(t, api.(*kms.Client), spec)[0]
 	f := finding.Finding{
-		RuleID: k.rule, Account: motoAccount, Region: k.region, KeyID: *md.KeyId, ARN: *md.Arn,
-		Severity: k.severity, Allowlisted: k.allowlisted, CreationDate: aws.ToTime(md.CreationDate),
+		RuleID: k.rule, Account: motoAccount, Region: k.region, KeyID: md.ID, ARN: md.ARN,
+		Severity: k.severity, Allowlisted: k.allowlisted, CreationDate: md.CreationDate,
 	}
-	if k.rule == finding.RuleDisabled {
-		if _, err := client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: md.KeyId}); err != nil {
-			t.Fatalf("DisableKey: %v", err)
-		}
+	if spec.Disable {
 		f.State = finding.StateDisabled
 		return f
 	}
-	// By key id: moto answers 500 to ScheduleKeyDeletion by ARN.
-	sched, err := client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId, PendingWindowInDays: aws.Int32(7)})
-	if err != nil {
-		t.Fatalf("ScheduleKeyDeletion: %v", err)
-	}
-	f.State, f.DeletionDate, f.PendingWindowDays = finding.StatePendingDeletion, aws.ToTime(sched.DeletionDate), 7
+	f.State, f.DeletionDate, f.PendingWindowDays = finding.StatePendingDeletion, md.DeletionDate, 7
 	return f
 }
 
