@@ -12,6 +12,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 const runURL = "https://github.com/octo-org/demo/actions/runs/42"
@@ -52,19 +53,19 @@ func TestFirstRunThenIdenticalRun(t *testing.T) {
 	if second.Text != first.Text || second.PreviousState != "" || !second.Changes.Known || !second.Changes.Empty() {
 		t.Errorf("an identical run changed the body (state %q, changes %+v)", second.PreviousState, second.Changes)
 	}
-	testfixture.Golden(t, "first.md", []byte(first.Text))
+	golden.Check(t, "first.md", []byte(first.Text))
 }
 
 func TestChangesSinceLastRun(t *testing.T) {
 	t.Parallel()
 	res := nightly()
 	// Escalated: high -> critical.
-	find(&res, "mrk-5e6f").Severity = finding.SeverityCritical
+	find(&res, "mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7").Severity = finding.SeverityCritical
 	// Escalated: the allowlist entry expired.
 	find(&res, "9a8b7c6d-0000-4000-8000-000000000001").Allowlisted = false
 	// Cancelled by the remediation of this run (the fixture's remediation).
 	// Gone with its date passed: deleted. Gone before its date: cancelled.
-	deleted := *find(&res, "mrk-5e6f")
+	deleted := *find(&res, "mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7")
 	deleted.KeyID, deleted.DeletionDate = "0000aaaa-0000-4000-8000-00000000dead", res.ScanTime.Add(-time.Hour)
 	gone := deleted
 	gone.KeyID, gone.DeletionDate = "0000bbbb-0000-4000-8000-00000000bbbb", res.ScanTime.Add(48*time.Hour)
@@ -76,7 +77,7 @@ func TestChangesSinceLastRun(t *testing.T) {
 	withGone.Findings = append(withGone.Findings, deleted, gone, unknown)
 	prev := Render(withGone, "", Options{}).Text
 	// New.
-	fresh := *find(&res, "mrk-5e6f")
+	fresh := *find(&res, "mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7")
 	fresh.KeyID = "0000dddd-0000-4000-8000-00000000dddd"
 	res.Findings = append(res.Findings, fresh)
 
@@ -91,7 +92,7 @@ func TestChangesSinceLastRun(t *testing.T) {
 	}
 	checks := []struct{ kind, got, want string }{
 		{"new", ids(ch.New), "0000dddd-0000-4000-8000-00000000dddd"},
-		{"escalated", ids(ch.Escalated), "9a8b7c6d-0000-4000-8000-000000000001,mrk-5e6f"},
+		{"escalated", ids(ch.Escalated), "9a8b7c6d-0000-4000-8000-000000000001,mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7"},
 		{"cancelled", ids(ch.Cancelled), "1234abcd-12ab-34cd-56ef-1234567890ab,0000bbbb-0000-4000-8000-00000000bbbb"},
 		{"deleted", ids(ch.Deleted), "0000aaaa-0000-4000-8000-00000000dead"},
 	}
@@ -116,7 +117,7 @@ func TestChangesSinceLastRun(t *testing.T) {
 	if _, ok := st.Keys["111122223333/us-east-1/0000aaaa-0000-4000-8000-00000000dead"]; ok {
 		t.Error("the deleted key is still in the state")
 	}
-	testfixture.Golden(t, "changes.md", []byte(got.Text))
+	golden.Check(t, "changes.md", []byte(got.Text))
 }
 
 func TestAllClearClosesWithNote(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 // schemas are the published JUnit schemas every document must satisfy.
@@ -44,7 +45,7 @@ func TestGoldenAndSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testfixture.Golden(t, "report.xml", doc)
+	golden.Check(t, "report.xml", doc)
 	xmllint(t, doc)
 }
 

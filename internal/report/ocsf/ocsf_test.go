@@ -12,6 +12,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 // schemaFile is an OCSF source file: a class, object, profile or dictionary.
@@ -299,7 +300,7 @@ func TestStatusAndSeverityMapping(t *testing.T) {
 		}
 	}
 	b, _ := Marshal(res, "1.2.3")
-	testfixture.Golden(t, "events.json", b)
+	golden.Check(t, "events.json", b)
 }
 
 func TestHostileTextIsData(t *testing.T) {
