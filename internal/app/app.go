@@ -83,7 +83,7 @@ func Run(ctx context.Context, d Deps) int {
 
 func exitCode(s config.Settings, res finding.Result, log *console.Console) int {
 	if len(res.Errors) > 0 {
-		if s.OnScanError == "fail" {
+		if s.OnScanError == config.ScanErrorFail {
 			log.Errorf("Scan incomplete: %d account/region target(s) could not be scanned (on-scan-error: fail).", len(res.Errors))
 			return ExitIncomplete
 		}

@@ -61,7 +61,7 @@ func applyPolicy(s config.Settings, res *finding.Result) {
 		Allow:        s.Allow,
 		Now:          res.ScanTime,
 	}.Apply(res)
-	if len(res.Errors) > 0 && s.OnScanError == "fail" {
+	if len(res.Errors) > 0 && s.OnScanError == config.ScanErrorFail {
 		// A gate that skipped a target has not passed.
 		res.Passed = false
 	}
@@ -70,8 +70,8 @@ func applyPolicy(s config.Settings, res *finding.Result) {
 // remediateFindings cancels (or plans to cancel) the deletions the settings
 // ask for.
 func remediateFindings(ctx context.Context, s config.Settings, log *console.Console, clients *clientCache, res *finding.Result) {
-	mode, _ := remediate.ParseMode(s.Remediate)
-	if mode == remediate.ModeNone || clients == nil {
+	mode := s.Remediate
+	if mode == config.RemediateNone || clients == nil {
 		return
 	}
 	done := log.Group("Remediation: " + string(mode))

@@ -17,7 +17,7 @@ import (
 // already complete.
 func publish(ctx context.Context, d Deps, s config.Settings, log *console.Console, res finding.Result) {
 	wantUpload := s.UploadSARIF && s.SARIFFile != ""
-	wantComment := s.Comment == "upsert"
+	wantComment := s.Comment == config.CommentUpsert
 	if !wantUpload && !wantComment {
 		return
 	}

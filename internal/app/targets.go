@@ -61,16 +61,8 @@ func resolveAccounts(ctx context.Context, d Deps, s config.Settings, log *consol
 	// writer is the console's, which serialises every log write.
 	oidc := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(log.Writer()))
 	return creds.Resolve(ctx, base, creds.Options{
-		RoleToAssume:        s.RoleToAssume,
-		Audience:            s.Audience,
-		RoleSessionName:     s.RoleSessionName,
-		RoleDurationSeconds: s.RoleDurationSeconds,
-		RoleExternalID:      s.RoleExternalID,
-		Accounts:            s.Accounts,
-		RoleName:            s.RoleName,
-		Organization:        s.Organization,
-		MaskAccountIDs:      s.MaskAccountIDs,
-		Concurrency:         min(s.MaxConcurrency, 8),
+		Identity:    s.Identity,
+		Concurrency: min(s.MaxConcurrency, 8),
 	}, creds.Deps{OIDC: oidc, Mask: log.Mask})
 }
 

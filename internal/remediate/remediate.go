@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,31 +25,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
-
-// Mode is what Apply does: the remediate input.
-type Mode string
-
-// Modes.
-const (
-	ModeNone   Mode = "none"   // nothing
-	ModePlan   Mode = "plan"   // record the exact commands, call nothing
-	ModeCancel Mode = "cancel" // call CancelKeyDeletion (and EnableKey with ReEnable)
-)
-
-// ParseMode parses the remediate input.
-func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
-	case ModeNone, ModePlan, ModeCancel:
-		return m, nil
-	case "":
-		return ModeNone, nil
-	}
-	return ModeNone, fmt.Errorf("unknown remediate mode %q (want none, plan or cancel)", s)
-}
 
 // Actions and outcomes recorded in finding.Remediation.
 const (
@@ -77,7 +56,8 @@ type Clients func(account, region string) KMSAPI
 
 // Options tune Apply.
 type Options struct {
-	Mode Mode
+	// Mode is the remediate setting: none, plan or cancel.
+	Mode config.RemediateMode
 	// Threshold is remediate-on: findings below it are left alone. The zero
 	// value (none) makes nothing eligible.
 	Threshold finding.Severity
@@ -114,7 +94,7 @@ func EnableCommand(f finding.Finding) string {
 // each result in the finding's Remediation. It returns warnings (sorted) for
 // every failure and for a threshold that makes nothing eligible.
 func Apply(ctx context.Context, findings []finding.Finding, opts Options, clients Clients) []string {
-	if opts.Mode == "" || opts.Mode == ModeNone {
+	if opts.Mode == "" || opts.Mode == config.RemediateNone {
 		return nil
 	}
 	if opts.Concurrency <= 0 {
@@ -145,7 +125,7 @@ func Apply(ctx context.Context, findings []finding.Finding, opts Options, client
 		if opts.ReEnable {
 			action, command = ActionCancelEnable, command+" && "+EnableCommand(*f)
 		}
-		if opts.Mode == ModePlan {
+		if opts.Mode == config.RemediatePlan {
 			f.Remediation = &finding.Remediation{Action: ActionPlan, Command: command, Outcome: OutcomePlanned}
 			continue
 		}
