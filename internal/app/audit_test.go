@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/fakegithub"
@@ -269,5 +270,74 @@ func TestAuditIssueWithoutScopeWarns(t *testing.T) {
 	env = scheduleEnv(t, gh, "pull_request")
 	if r := auditRun(t, env, now, "--comment", "off"); r.code != app.ExitFail || len(gh.Calls(fakegithub.OpListIssues, fakegithub.OpCreateIssue)) != 0 {
 		t.Errorf("pull request: exit %d, issue calls %d; want none\n%s", r.code, len(gh.Calls(fakegithub.OpListIssues, fakegithub.OpCreateIssue)), r.log)
+	}
+}
+
+// TestNightlyExampleOpensAndClosesTheIssue runs the reporting inputs of
+// examples/nightly-audit.yml (its credentials and organization settings
+// replaced by moto's) on its own triggers and permissions: the first
+// scheduled run opens the issue, and once the deletion is cancelled the next
+// one closes it.
+func TestNightlyExampleOpensAndClosesTheIssue(t *testing.T) {
+	b, err := os.ReadFile("../../examples/nightly-audit.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On          map[string]any    `yaml:"on"`
+		Permissions map[string]string `yaml:"permissions"`
+		Jobs        map[string]struct {
+			Steps []struct {
+				Uses string            `yaml:"uses"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := wf.On["schedule"]; !ok || wf.Permissions["issues"] != "write" {
+		t.Fatalf("the example must run on schedule with issues: write; on %v, permissions %v", wf.On, wf.Permissions)
+	}
+	var with map[string]string
+	for _, job := range wf.Jobs {
+		for _, st := range job.Steps {
+			if strings.HasPrefix(st.Uses, "kms-deletion-gate/kms-deletion-gate@") {
+				with = st.With
+			}
+		}
+	}
+	if with == nil {
+		t.Fatal("no kms-deletion-gate step in the example")
+	}
+
+	srv := moto.Start(t)
+	setAWSEnv(t, srv)
+	key := srv.Seed(t, "us-east-1", moto.Key{PendingDays: 7})[0] // high within a day of the run: fails fail-on high
+	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo-org", Repo: "infra"})
+	env := scheduleEnv(t, gh, "schedule")
+	dir := t.TempDir()
+	credentials := map[string]bool{"role-to-assume": true, "organization": true, "role-name": true, "accounts": true, "regions": true}
+	for name, v := range with {
+		switch {
+		case credentials[name] || strings.Contains(v, "${{"):
+			continue // moto's credentials and region instead; no secrets here
+		case strings.HasSuffix(name, "-file"):
+			v = filepath.Join(dir, v)
+		}
+		env["INPUT_"+strings.ToUpper(name)] = v
+	}
+	now := time.Now().UTC().Add(time.Hour)
+	if r := auditRun(t, env, now); r.code != app.ExitFail || len(gh.Issues()) != 1 || gh.Issues()[0].State != "open" {
+		t.Fatalf("first run: exit %d, issues %+v\n%s", r.code, gh.Issues(), r.log)
+	}
+	if !strings.Contains(gh.Issues()[0].Body, "category=kms-deletion-gate-nightly") {
+		t.Errorf("the issue is not the example's category:\n%s", gh.Issues()[0].Body)
+	}
+	if _, err := kms.NewFromConfig(srv.Config("us-east-1")).CancelKeyDeletion(moto.Context(t), &kms.CancelKeyDeletionInput{KeyId: aws.String(key.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := auditRun(t, env, now); r.code != app.ExitPass || gh.Issues()[0].State != "closed" {
+		t.Fatalf("all-clear run: exit %d, issue %+v\n%s", r.code, gh.Issues()[0], r.log)
 	}
 }
