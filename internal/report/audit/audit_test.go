@@ -12,6 +12,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/gfm"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
@@ -281,5 +282,39 @@ func TestMarkerAndTitle(t *testing.T) {
 		if got := Title(tc.category); got != tc.title {
 			t.Errorf("Title(%q) = %q, want %q", tc.category, got, tc.title)
 		}
+	}
+}
+
+// TestHostileBodyStaysInert renders the body of a run over hostile AWS
+// metadata (and a key id that tries to escape the changes list) the way
+// GitHub parses Markdown: no HTML element, link, math or reference comes
+// from AWS text.
+func TestHostileBodyStaysInert(t *testing.T) {
+	t.Parallel()
+	prev := Render(nightly(), "", Options{}).Text
+	res := testfixture.Hostile()
+	f := res.Findings[1]
+	f.KeyID = "k<img src=x onerror=alert(1)>$x$GH-1[l](javascript:x)"
+	f.Remediation = nil
+	res.Findings = append(res.Findings, f)
+	got := Render(res, prev, Options{Category: "prod"})
+	html := gfm.Render(t, got.Text)
+	outside := gfm.OutsideCode(html)
+	for _, bad := range []string{"<img", "<a href=\"javascript"} {
+		if strings.Contains(outside, bad) {
+			t.Errorf("rendered body holds %q outside code", bad)
+		}
+	}
+	var changes []string
+	for _, l := range strings.Split(got.Text, "\n") {
+		if strings.HasPrefix(l, "- 🆕") {
+			changes = append(changes, l)
+		}
+	}
+	if len(changes) != 1 {
+		t.Fatalf("changes list %q, want the hostile key", changes)
+	}
+	if live := gfm.LiveProblems(gfm.Render(t, changes[0]), false); len(live) > 0 {
+		t.Errorf("the changes line renders live: %v", live)
 	}
 }
