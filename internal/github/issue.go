@@ -130,7 +130,9 @@ func (c *Client) UpsertAuditIssue(ctx context.Context, spec AuditIssue) (IssueRe
 }
 
 // findAuditIssue returns the issue of the category: the oldest open one,
-// else the newest closed one; nil when there is none.
+// else the newest closed one; nil when there is none. Marker and label are
+// enough to trust the match (GitHub drops labels set by people without push
+// access), and its body is still read as untrusted by the caller.
 func (c *Client) findAuditIssue(ctx context.Context, spec AuditIssue) (*gh.Issue, error) {
 	opts := &gh.IssueListByRepoOptions{
 		State: "all", Labels: []string{spec.Label}, Sort: "created", Direction: "asc",
