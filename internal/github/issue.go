@@ -175,7 +175,16 @@ func (c *Client) createAuditIssue(ctx context.Context, spec AuditIssue) (IssueRe
 	if err != nil {
 		return IssueResult{}, c.classify(opIssue, err, issueHints)
 	}
-	return IssueResult{Action: IssueCreated, Number: is.GetNumber(), URL: is.GetHTMLURL(), State: is.GetState()}, nil
+	res := IssueResult{Action: IssueCreated, Number: is.GetNumber(), URL: is.GetHTMLURL(), State: is.GetState()}
+	for _, l := range is.Labels {
+		if strings.EqualFold(l.GetName(), spec.Label) {
+			return res, nil
+		}
+	}
+	// GitHub silently drops labels set without push access: the next run
+	// would not find this issue and would open another.
+	return res, &Warning{Op: opIssue, Kind: KindForbidden, Status: http.StatusCreated,
+		Detail: fmt.Sprintf("issue #%d was created without the label %q (GitHub drops labels set by tokens without push access), so the next run will not find it: use a token that may label issues, or set `issue: off`", is.GetNumber(), spec.Label)}
 }
 
 // renderIssueBody renders the body and checks it before it is sent.

@@ -188,3 +188,17 @@ func TestAuditIssueRetriesServerErrors(t *testing.T) {
 		t.Errorf("waits %v, issues %d; want 2 retries and one issue", sl.d, len(fake.Issues()))
 	}
 }
+
+func TestAuditIssueLabelDroppedWarns(t *testing.T) {
+	t.Parallel()
+	fake := fakegithub.New(t, fakegithub.Options{NoPushAccess: true})
+	c, _ := newClient(t, fake, scheduleEnv(), nil)
+	res, err := c.UpsertAuditIssue(context.Background(), auditSpec(IssueOpen, "2 keys", nil))
+	var w *Warning
+	if !errors.As(err, &w) || w.Kind != KindForbidden || !strings.Contains(w.Detail, "without the label") {
+		t.Fatalf("err = %v, want a warning that the label was dropped", err)
+	}
+	if res.Action != IssueCreated || res.Number == 0 {
+		t.Errorf("res = %+v, want the created issue", res)
+	}
+}

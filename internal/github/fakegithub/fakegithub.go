@@ -64,6 +64,10 @@ type Options struct {
 	// ReadOnly makes writes to issues and checks fail with 403 "Resource not
 	// accessible by integration", as for a fork's pull_request token.
 	ReadOnly bool
+	// NoPushAccess makes the fake drop the labels of issues this token
+	// creates or updates, silently, as GitHub does for a token without push
+	// access.
+	NoPushAccess bool
 	// CodeScanningDisabled makes code scanning calls fail with 403, as for a
 	// private repository without GitHub Advanced Security.
 	CodeScanningDisabled bool

@@ -192,6 +192,9 @@ func (s *Server) createIssue(op string, body []byte) reply {
 	if bad != nil {
 		return *bad
 	}
+	if s.opts.NoPushAccess {
+		labels = nil
+	}
 	now := s.opts.Now().UTC()
 	is := &Issue{Number: s.nextNumberLocked(), State: "open", Labels: labels, User: s.opts.Login, Created: now, Updated: now}
 	if in.Title != nil {
@@ -233,7 +236,7 @@ func (s *Server) updateIssue(op string, params map[string]string, body []byte) r
 	if in.Body != nil {
 		is.Body = *in.Body
 	}
-	if in.Labels != nil {
+	if in.Labels != nil && !s.opts.NoPushAccess {
 		is.Labels = labels
 	}
 	if in.State != nil && *in.State != is.State {
