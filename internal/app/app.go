@@ -17,6 +17,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/workflow"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/iac"
 )
 
 // Exit codes.
@@ -47,6 +48,9 @@ type Deps struct {
 	// LoadAWSConfig loads the base AWS configuration; nil means the standard
 	// chain (config.LoadDefaultConfig).
 	LoadAWSConfig func(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error)
+	// IaC bounds the repository search for references to the keys; zero
+	// values are iac's defaults.
+	IaC iac.Options
 }
 
 // Run executes one gate run and returns the process exit code. Each phase
@@ -74,7 +78,7 @@ func Run(ctx context.Context, d Deps) int {
 	applyPolicy(settings, &res)
 	remediateFindings(runCtx, settings, log, clients, &res)
 	workspace := workflow.Workspace(d.Getenv)
-	locateInRepository(runCtx, workspace, &res)
+	locateInRepository(runCtx, workspace, d.IaC, &res)
 
 	// Reports get their own bound: a scan that used up the timeout must still
 	// leave complete local reports.

@@ -84,11 +84,11 @@ func remediateFindings(ctx context.Context, s config.Settings, log *console.Cons
 
 // locateInRepository finds the lines of the workspace's infrastructure code
 // that reference each finding's key.
-func locateInRepository(ctx context.Context, workspace string, res *finding.Result) {
+func locateInRepository(ctx context.Context, workspace string, bounds iac.Options, res *finding.Result) {
 	if len(res.Findings) == 0 {
 		return
 	}
-	stats, err := iac.Locate(ctx, workspace, res.Findings, iac.Options{})
+	stats, err := iac.Locate(ctx, workspace, res.Findings, bounds)
 	if err != nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("searching the repository for references to the keys: %v", err))
 	}

@@ -22,8 +22,9 @@ import (
 // writeReports sends the one result to every sink: the log, the table, the
 // local report files, GitHub, and the runner's file commands. A sink that
 // fails is logged; the others are still written. It reports whether every
-// file the run writes (the JSON and SARIF reports, the job summary, the step
-// outputs) was written: a run whose reports are missing has not passed
+// file the run writes (the JSON, SARIF, JUnit and OCSF reports, the job
+// summary, the step outputs) was written: a run whose reports are missing
+// has not passed
 // (ExitReportsIncomplete). GitHub API sinks only warn, as documented.
 func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result, workspace string) (written bool) {
 	logProblems(log, *res)
@@ -45,7 +46,11 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 			written = false
 		}
 	}
+	if !writeOtherToolReports(d, s, log, *res) {
+		written = false
+	}
 	publish(ctx, d, s, log, *res)
+	notifyPeople(ctx, d, s, log, *res)
 	if log.InActions() {
 		if err := annotations.Write(log.Writer(), *res, annotations.Options{}); err != nil {
 			log.Warningf("annotations: %v", err)

@@ -35,6 +35,7 @@ func TestUnwritableReportDoesNotPass(t *testing.T) {
 		{"sarif-file is the root directory", "--sarif-file", "/"},
 		{"report-json is a directory", "--report-json", dir},
 		{"sarif-file under a file", "--sarif-file", filepath.Join(aFile, "sub", "r.sarif")},
+		{"ocsf-file is a directory", "--ocsf-file", dir},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +83,19 @@ func TestUnwritableReportDoesNotPass(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("JUnit and OCSF reports count too", func(t *testing.T) {
+		out := t.TempDir()
+		r := runAppArgs(t, []string{"--regions", "us-east-1", "--cloudtrail", "false", "--comment", "off", "--upload-sarif", "false",
+			"--fail-on", "none", "--report-json", filepath.Join(out, "r.json"), "--sarif-file", filepath.Join(out, "r.sarif"),
+			"--junit-file", filepath.Join(out, tooLong+".xml"), "--ocsf-file", filepath.Join(out, "r.ocsf.json")}, nil)
+		if r.code != app.ExitReportsIncomplete || !strings.Contains(r.stderr, "write JUnit report") {
+			t.Fatalf("exit %d, want 4 naming the JUnit report\n%s", r.code, r.log)
+		}
+		if _, err := os.Stat(filepath.Join(out, "r.ocsf.json")); err != nil {
+			t.Errorf("the OCSF report was not written: %v", err)
+		}
+	})
 
 	t.Run("job summary cannot be written", func(t *testing.T) {
 		out := t.TempDir()
