@@ -174,6 +174,7 @@ type Server struct {
 	uploads    []*SARIFUpload
 	processing []ProcessingStatus
 	checkRuns  []CheckRun
+	files      map[string]map[string]string // ref -> path -> content
 }
 
 // New starts a fake and registers cleanups that stop it and fail t on any
@@ -364,10 +365,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
+	if r.URL.Path == "/graphql" {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.serveGraphQL(w, r)
+		return
+	}
 
 	// Route as if the request had been sent to the server the description names.
 	routed := r.Clone(r.Context())
-	routed.URL = &url.URL{Scheme: "https", Host: specHost, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	routed.URL = &url.URL{Scheme: "https", Host: specHost, Path: r.URL.Path, RawPath: contentsRawPath(r.URL), RawQuery: r.URL.RawQuery}
 	routed.Host = specHost
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	route, params, err := s.spec.router.FindRoute(routed)
@@ -448,6 +454,9 @@ func (s *Server) handle(op string, params map[string]string, query url.Values, b
 		s.faults[op] = q[1:]
 		return s.faultReply(op, q[0])
 	}
+	if op == OpGetAuthenticatedUser {
+		return s.getAuthenticatedUser(op)
+	}
 	if params["owner"] != s.opts.Owner || params["repo"] != s.opts.Repo {
 		return notFound(op)
 	}
@@ -475,6 +484,8 @@ func (s *Server) handle(op string, params map[string]string, query url.Values, b
 		return s.listPullFiles(op, params, query)
 	case OpCreateCheckRun:
 		return s.createCheckRun(op, body)
+	case OpGetContent:
+		return s.getContent(op, params, query)
 	}
 	s.errs = append(s.errs, fmt.Errorf("%s: described but not implemented by the fake", op))
 	return reply{status: http.StatusNotImplemented, body: basicError("Not implemented by the fake", ""), anyStatus: true}
