@@ -117,6 +117,13 @@ type Finding struct {
 
 	// Locations in the repository's infrastructure as code that reference the key.
 	Locations []Location
+
+	// Planned is the infrastructure change that deletes the key (rule
+	// kms-key-deletion-planned); nil for every other rule.
+	Planned *PlannedChange
+	// Elsewhere marks a finding outside the change under review (fail-scope
+	// change): reported, but not counted in the verdict.
+	Elsewhere bool
 }
 
 // KeyUse is one (attempted or successful) use of a key.
@@ -163,7 +170,7 @@ func (f Finding) CancelCommand() string {
 
 // Gating reports whether the finding counts against the gate at threshold failOn.
 func (f Finding) Gating(failOn Severity) bool {
-	return !f.Allowlisted && failOn != SeverityNone && f.Severity >= failOn
+	return !f.Allowlisted && !f.Elsewhere && failOn != SeverityNone && f.Severity >= failOn
 }
 
 func shellQuote(s string) string {
