@@ -70,7 +70,7 @@ func (r renderer) plannedTable(b *strings.Builder, rows []finding.Finding) {
 		if p.Declared != nil {
 			declared = escape.Code(fmt.Sprintf("%s:%d", clipPath(p.Declared.Path), p.Declared.Line))
 		}
-		key := "—"
+		var key string
 		switch {
 		case f.KeyID != "" && p.Live:
 			key = escape.Code(f.KeyID)

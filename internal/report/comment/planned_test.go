@@ -100,7 +100,7 @@ func TestPullRequestSections(t *testing.T) {
 		"`module.kms.aws_kms_key.orders`",                       // and its address
 		"⏳ added by this pull request",                          // the entry the PR adds does not approve
 		"**Allowlist entries added by this pull request**",
-		`&lt;img src\\=x&gt;`, // the entry's reason is escaped
+		`&lt;img src\=x&gt;`, // the entry's reason is escaped
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("comment lacks %q:\n%s", want, got)
