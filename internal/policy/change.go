@@ -66,3 +66,14 @@ func Note(e config.AllowEntry) finding.AllowNote {
 	}
 	return finding.AllowNote{Source: e.Source, Selector: strings.Join(sel, ", "), Reason: e.Reason, Expires: e.ExpiresText()}
 }
+
+// plannedSeverity judges a deletion the change plans: critical when the
+// live key was used within recent-use-days (forensics sets InUseReason),
+// high otherwise: applying the change starts the deletion, whatever the
+// waiting period.
+func plannedSeverity(f finding.Finding) (float64, finding.Severity) {
+	if f.InUseReason != "" {
+		return 0, finding.SeverityCritical
+	}
+	return 0, finding.SeverityHigh
+}

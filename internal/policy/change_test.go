@@ -52,7 +52,7 @@ func TestPullRequestVerdict(t *testing.T) {
 	if res.Passed || res.Scope != ScopeChange {
 		t.Errorf("passed %v scope %q: the change deletes an unapproved key", res.Passed, res.Scope)
 	}
-	if p := got["5e6f"]; p.Allowlisted || p.AllowAddedBy != ".github/kms-deletion-gate.yml:6" || !p.Gating(res.FailOn) {
+	if p := got["5e6f"]; p.Allowlisted || p.AllowAddedBy != ".github/kms-deletion-gate.yml:6" || !p.Gating(res.FailOn) || p.Severity != finding.SeverityHigh {
 		t.Errorf("planned deletion: allowlisted %v, added by %q, gating %v", p.Allowlisted, p.AllowAddedBy, p.Gating(res.FailOn))
 	}
 	if k := got["1234"]; !k.Allowlisted || k.Elsewhere {
@@ -74,5 +74,17 @@ func TestPullRequestVerdict(t *testing.T) {
 	res = run(ScopeAll, true)
 	if res.Passed || byKey(res)["dddd"].Elsewhere {
 		t.Errorf("fail-scope all: passed %v", res.Passed)
+	}
+}
+
+func TestPlannedSeverity(t *testing.T) {
+	t.Parallel()
+	p := Policy{CriticalDays: 3, HighDays: 7, FailOn: finding.SeverityMedium}
+	for reason, want := range map[string]finding.Severity{"": finding.SeverityHigh, "Decrypt 2 days ago": finding.SeverityCritical} {
+		res := finding.Result{ScanTime: time.Now(), Findings: []finding.Finding{{RuleID: finding.RuleDeletionPlanned, InUseReason: reason}}}
+		p.Apply(&res)
+		if got := res.Findings[0].Severity; got != want {
+			t.Errorf("in use %q: %s, want %s", reason, got, want)
+		}
 	}
 }
