@@ -1,13 +1,12 @@
 package comment
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 // pullRequestResult is a fail-scope change run: two deletions the change
@@ -64,19 +63,7 @@ func TestPullRequestGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := Render(tc.res, Options{RunURL: runURL})
-			path := filepath.Join("testdata", tc.name+".md")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Render differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.Check(t, tc.name+".md", []byte(got))
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/summary"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 func TestSummaryPullRequest(t *testing.T) {
@@ -35,7 +36,7 @@ func TestSummaryPullRequest(t *testing.T) {
 		AllowAddedByChange: []finding.AllowNote{{Source: ".github/kms-deletion-gate.yml:9", Selector: "key alias/payments", Reason: "re-key <b>", Expires: "2027-01-31"}},
 	}
 	got := summary.Render(res, summary.Options{ToolVersion: "v1.0.0"})
-	testfixture.Golden(t, "summary_pull_request.md", []byte(got))
+	golden.Check(t, "summary_pull_request.md", []byte(got))
 	a, b, c := strings.Index(got, "### Deleted by this change"), strings.Index(got, "### Elsewhere in the account"), strings.Index(got, "dddddddd-")
 	if a < 0 || b < a || c < b {
 		t.Errorf("sections missing or out of order (%d %d %d)", a, b, c)
