@@ -10,11 +10,11 @@ import (
 // MarkElsewhere records the fail scope on res and, under ScopeChange, marks
 // Elsewhere every finding outside the change (InChange): it is reported but
 // not counted by Apply's verdict. Call it before Apply.
-func MarkElsewhere(res *finding.Result, scope string, changedFiles []string) {
-	res.Scope = scope
+func MarkElsewhere(res *finding.Result, scope config.FailScope, changedFiles []string) {
+	res.Scope = string(scope)
 	in := InChange(res.Findings, changedFiles)
 	for i := range res.Findings {
-		res.Findings[i].Elsewhere = scope == ScopeChange && !in[i]
+		res.Findings[i].Elsewhere = scope == config.ScopeChange && !in[i]
 	}
 }
 

@@ -31,7 +31,7 @@ func TestPullRequestVerdict(t *testing.T) {
 				State: finding.StatePendingDeletion, DeletionDate: now.Add(2 * 24 * time.Hour), Locations: []finding.Location{{Path: "other/main.tf", Line: 3}}},
 		}
 	}
-	run := func(scope string, trustHead bool) finding.Result {
+	run := func(scope config.FailScope, trustHead bool) finding.Result {
 		res := finding.Result{ScanTime: now, Findings: findings()}
 		MarkElsewhere(&res, scope, []string{"infra/main.tf", "infra/tfplan.json"})
 		trusted, added := SplitTrusted(base, head, trustHead)
@@ -47,9 +47,9 @@ func TestPullRequestVerdict(t *testing.T) {
 		return m
 	}
 
-	res := run(ScopeChange, false)
+	res := run(config.ScopeChange, false)
 	got := byKey(res)
-	if res.Passed || res.Scope != ScopeChange {
+	if res.Passed || res.Scope != string(config.ScopeChange) {
 		t.Errorf("passed %v scope %q: the change deletes an unapproved key", res.Passed, res.Scope)
 	}
 	if p := got["5e6f"]; p.Allowlisted || p.AllowAddedBy != ".github/kms-deletion-gate.yml:6" || !p.Gating(res.FailOn) || p.Severity != finding.SeverityHigh {
@@ -66,12 +66,12 @@ func TestPullRequestVerdict(t *testing.T) {
 	}
 
 	// allowlist-from: head trusts the pull request's own entry.
-	res = run(ScopeChange, true)
+	res = run(config.ScopeChange, true)
 	if !res.Passed || !byKey(res)["5e6f"].Allowlisted {
 		t.Errorf("allowlist-from head: passed %v", res.Passed)
 	}
 	// fail-scope all: the key elsewhere counts again.
-	res = run(ScopeAll, true)
+	res = run(config.ScopeAll, true)
 	if res.Passed || byKey(res)["dddd"].Elsewhere {
 		t.Errorf("fail-scope all: passed %v", res.Passed)
 	}

@@ -7,12 +7,6 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
-// Values of the fail-scope input.
-const (
-	ScopeAll    = "all"    // every finding counts for the verdict
-	ScopeChange = "change" // only what the change under review does
-)
-
 // InChange reports, for each finding, whether it belongs to the change under
 // review: a deletion the change plans (rule kms-key-deletion-planned), or a
 // key one of the changed files references. Under fail-scope change only
