@@ -236,13 +236,14 @@ func scalar(n *yaml.Node) string {
 
 // LocateTerraform sets Declared on each deletion of p whose resource block
 // is in the workspace. The root module is the directory of the plan file
-// when it holds Terraform files; otherwise every directory is a candidate,
+// (p.Source, relative to the workspace root unless absolute) when it holds
+// Terraform files; otherwise every directory is a candidate,
 // and a resource declared in more than one place is left unlocated rather
 // than pointed at the wrong file. A resource of a module whose source is not
 // in the repository (a registry or git module) points at the module block.
 func (w *Workspace) LocateTerraform(p *TerraformPlan) {
 	var roots []string
-	if rel, err := filepath.Rel(w.Root, filepath.Dir(p.Source)); err == nil && !strings.HasPrefix(rel, "..") && w.tfDirs[filepath.ToSlash(rel)] {
+	if rel, err := relDir(w.Root, p.Source); err == nil && !strings.HasPrefix(rel, "..") && w.tfDirs[filepath.ToSlash(rel)] {
 		roots = []string{filepath.ToSlash(rel)}
 	} else {
 		for d := range w.tfDirs {
@@ -329,4 +330,21 @@ func (w *Workspace) templatesFor(cs *ChangeSet) []Template {
 		}
 	}
 	return out
+}
+
+// relDir is the directory of file relative to root; a relative file is
+// relative to root, as the plan inputs are.
+func relDir(root, file string) (string, error) {
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(root, file)
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	absDir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(absRoot, absDir)
 }

@@ -192,7 +192,7 @@ func TestLocateTerraform(t *testing.T) {
 	}{
 		{
 			name:   "plan next to the root module",
-			source: filepath.Join(root, "infra", "tfplan.json"),
+			source: "infra/tfplan.json",
 			want: map[string]string{
 				"aws_kms_key.payments":                        main + lineOf(t, root+"/infra/main.tf", `resource "aws_kms_key" "payments" {`),
 				"aws_kms_replica_key.orders_eu":               main + lineOf(t, root+"/infra/main.tf", `resource "aws_kms_replica_key" "orders_eu" {`),
@@ -204,7 +204,7 @@ func TestLocateTerraform(t *testing.T) {
 			// Without the plan's directory, payments is declared in two root
 			// modules (infra and legacy): better no annotation than a wrong one.
 			name:   "plan elsewhere",
-			source: filepath.Join(root, "tfplan.json"),
+			source: "tfplan.json",
 			want: map[string]string{
 				"aws_kms_key.payments":                        "<none>",
 				"aws_kms_replica_key.orders_eu":               main + lineOf(t, root+"/infra/main.tf", `resource "aws_kms_replica_key" "orders_eu" {`),
@@ -246,7 +246,7 @@ func TestLocateTerraformRegistryModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := TerraformPlan{Source: filepath.Join(dir, "plan.json"), Deletions: []Deletion{{Address: "module.keys.aws_kms_key.this[0]", Module: "module.keys", Type: "aws_kms_key", Name: "this"}}}
+	p := TerraformPlan{Source: "plan.json", Deletions: []Deletion{{Address: "module.keys.aws_kms_key.this[0]", Module: "module.keys", Type: "aws_kms_key", Name: "this"}}}
 	w.LocateTerraform(&p)
 	want := finding.Location{Path: "main.tf", Line: 1, Match: "module.keys"}
 	if d := p.Deletions[0].Declared; d == nil || *d != want {
