@@ -1,0 +1,286 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/fakegithub"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
+)
+
+// prWorld is a pull request against moto and the fake GitHub: keys pending
+// deletion in the account (seed), a live key the workspace's Terraform
+// declares, and the files and payload of a pull request.
+type prWorld struct {
+	srv       *moto.Server
+	gh        *fakegithub.Server
+	seeded    seeded
+	live      moto.Seeded
+	workspace string
+	baseSHA   string
+	env       map[string]string
+	declLine  int
+}
+
+const prNumber = 12
+
+func newPRWorld(t *testing.T, login string, files []string) *prWorld {
+	t.Helper()
+	w := &prWorld{srv: moto.Start(t)}
+	setAWSEnv(t, w.srv)
+	w.seeded = seed(t, w.srv, "us-east-1")
+	w.live = w.srv.Seed(t, "us-east-1", moto.Key{Description: "orders ledger", Alias: "alias/orders-ledger"})[0]
+	w.gh = fakegithub.New(t, fakegithub.Options{Owner: "octo-org", Repo: "infra", Login: login})
+	head, merge := strings.Repeat("ab", 20), strings.Repeat("ef", 20)
+	w.baseSHA = strings.Repeat("cd", 20)
+	w.gh.AddPullRequest(fakegithub.PullRequest{Number: prNumber, HeadSHA: head, HeadRef: "rekey", BaseRef: "main", BaseSHA: w.baseSHA, MergeCommitSHA: merge, Files: files})
+
+	w.workspace = t.TempDir()
+	tf := "# orders\n\nresource \"aws_kms_key\" \"orders\" {\n  description = \"orders ledger\"\n  key_usage   = \"SIGN_VERIFY\"\n}\n"
+	w.declLine = 3
+	write(t, filepath.Join(w.workspace, "infra", "main.tf"), tf)
+	event := filepath.Join(t.TempDir(), "event.json")
+	write(t, event, fmt.Sprintf(`{"action":"synchronize","number":%d,"pull_request":{"number":%d,"head":{"sha":%q,"ref":"rekey","repo":{"full_name":"octo-org/infra"}},"base":{"sha":%q,"ref":"main","repo":{"full_name":"octo-org/infra"}}}}`,
+		prNumber, prNumber, head, w.baseSHA))
+	w.env = map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo-org/infra", "GITHUB_EVENT_NAME": "pull_request",
+		"GITHUB_EVENT_PATH": event, "GITHUB_SHA": merge, "GITHUB_REF": fmt.Sprintf("refs/pull/%d/merge", prNumber), "GITHUB_API_URL": w.gh.URL,
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "99", "GITHUB_WORKSPACE": w.workspace,
+		"INPUT_REGIONS": "us-east-1", "INPUT_GITHUB-TOKEN": "ghp_faketokenForTests", "INPUT_SARIF-FILE": filepath.Join(t.TempDir(), "out.sarif"),
+		"INPUT_UPLOAD-SARIF": "false", "INPUT_COMMENT": "upsert",
+	}
+	return w
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// planReplacing writes `terraform show -json` output that replaces
+// aws_kms_key.orders, whose prior state is the live key, next to the root
+// module, with a sensitive value that must reach no report.
+func (w *prWorld) planReplacing(t *testing.T) string {
+	t.Helper()
+	plan := map[string]any{
+		"format_version": "1.2", "terraform_version": "1.7.5",
+		"variables": map[string]any{"db_password": map[string]any{"value": "plan-secret-3c9e"}},
+		"resource_changes": []any{map[string]any{
+			"address": "aws_kms_key.orders", "mode": "managed", "type": "aws_kms_key", "name": "orders",
+			"provider_name": "registry.terraform.io/hashicorp/aws",
+			"change": map[string]any{
+				"actions": []string{"delete", "create"},
+				"before": map[string]any{
+					"arn": w.live.ARN, "key_id": w.live.ID, "id": w.live.ID, "key_usage": "ENCRYPT_DECRYPT",
+					"tags": map[string]string{"owner": "plan-secret-3c9e"},
+				},
+				"after":            map[string]any{"key_usage": "SIGN_VERIFY"},
+				"after_unknown":    map[string]any{"arn": true, "id": true, "key_id": true},
+				"before_sensitive": map[string]any{"tags": map[string]any{}},
+				"after_sensitive":  map[string]any{},
+				"replace_paths":    [][]string{{"key_usage"}},
+			},
+			"action_reason": "replace_because_cannot_update",
+		}},
+		"prior_state": map[string]any{"values": map[string]any{"outputs": map[string]any{"pw": map[string]any{"value": "plan-secret-3c9e", "sensitive": true}}}},
+	}
+	b, err := json.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(w.workspace, "infra", "tfplan.json"), string(b))
+	return "infra/tfplan.json"
+}
+
+func (w *prWorld) run(t *testing.T, extra map[string]string) run {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range w.env {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return runAppPublishing(t, env)
+}
+
+func planned(r run) []jsonreport.Finding {
+	var out []jsonreport.Finding
+	for _, f := range r.report.Findings {
+		if f.RuleID == finding.RuleDeletionPlanned {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestPullRequestPlanDeletesLiveKey: a pull request whose plan replaces a
+// live key fails with kms-key-deletion-planned on that resource, its line is
+// annotated, the keys pending elsewhere are reported but not counted, no
+// value of the plan reaches a report, and three runs with a personal access
+// token leave one comment (beside an Actions-token comment left alone).
+func TestPullRequestPlanDeletesLiveKey(t *testing.T) {
+	w := newPRWorld(t, "octo-dev", []string{"infra/main.tf", "infra/tfplan.json"})
+	planPath := w.planReplacing(t)
+	other := w.gh.AddComment(prNumber, "github-actions[bot]", "<!-- kms-deletion-gate -->\nan earlier report by the Actions token")
+	for i := 1; i <= 3; i++ {
+		r := w.run(t, map[string]string{"INPUT_TERRAFORM-PLAN": planPath})
+		if r.code != app.ExitFail {
+			t.Fatalf("run %d: exit %d, want 1\n%s", i, r.code, r.stdout)
+		}
+		if i > 1 {
+			continue
+		}
+		ps := planned(r)
+		if len(ps) != 1 || ps[0].KeyID != w.live.ID || ps[0].Severity != "high" || ps[0].Planned == nil ||
+			ps[0].Planned.Address != "aws_kms_key.orders" || ps[0].Planned.Action != "replace" || !ps[0].Planned.Live ||
+			ps[0].Planned.Declared == nil || ps[0].Planned.Declared.Path != "infra/main.tf" || ps[0].Planned.Declared.Line != w.declLine {
+			t.Fatalf("planned findings: %+v", ps)
+		}
+		if fmt.Sprint(ps[0].Aliases) != "[alias/orders-ledger]" {
+			t.Errorf("the live key's aliases: %v", ps[0].Aliases)
+		}
+		elsewhere := 0
+		for _, f := range r.report.Findings {
+			if f.RuleID == finding.RulePendingDeletion {
+				if !f.Elsewhere {
+					t.Errorf("pending key %s is not referenced by the changed files but counted", f.KeyID)
+				}
+				elsewhere++
+			}
+		}
+		if elsewhere != 3 || r.report.FailScope != "change" {
+			t.Errorf("%d pending keys elsewhere (scope %q), want 3 under change", elsewhere, r.report.FailScope)
+		}
+		want := fmt.Sprintf("::error file=infra/main.tf,line=%d,title=aws_kms_key.orders replaces KMS key alias/orders-ledger (high)::", w.declLine)
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("no annotation %q:\n%s", want, r.stdout)
+		}
+		if strings.Contains(r.stdout, "plan-secret-3c9e") {
+			t.Error("a value of the plan reached the log")
+		}
+		sarifData, err := os.ReadFile(w.env["INPUT_SARIF-FILE"])
+		if err != nil || strings.Contains(string(sarifData), "plan-secret-3c9e") || !strings.Contains(string(sarifData), `"ruleId": "kms-key-deletion-planned"`) {
+			t.Errorf("SARIF: read %v; it must carry the new rule and no plan value", err)
+		}
+	}
+	var mine []fakegithub.Comment
+	for _, c := range w.gh.Comments(prNumber) {
+		switch {
+		case c.User == "octo-dev":
+			mine = append(mine, c)
+		case c.ID == other && !strings.HasSuffix(c.Body, "an earlier report by the Actions token"):
+			t.Error("the Actions token's comment was edited")
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("%d comments by the personal token after three runs, want 1", len(mine))
+	}
+	body := mine[0].Body
+	for _, want := range []string{"#### Deleted by this change", "`aws_kms_key.orders`", "`infra/main.tf:3`", "#### Elsewhere in the account"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("comment lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "plan-secret-3c9e") {
+		t.Error("a value of the plan reached the comment")
+	}
+	if n := len(w.gh.Calls(fakegithub.OpGetAuthenticatedUser)); n != 3 {
+		t.Errorf("%d identity lookups, want one a run", n)
+	}
+}
+
+// TestPullRequestTouchingNothing: keys pending deletion in the account fail
+// a pull request that touches none of them only under fail-scope all.
+func TestPullRequestTouchingNothing(t *testing.T) {
+	w := newPRWorld(t, "github-actions[bot]", []string{"README.md"})
+	r := w.run(t, nil)
+	if r.code != app.ExitPass || r.report.Result != "pass" {
+		t.Fatalf("fail-scope change (the pull_request default): exit %d, want 0\n%s", r.code, r.stdout)
+	}
+	if strings.Contains(r.stdout, "::error file=") {
+		t.Errorf("keys elsewhere were annotated:\n%s", r.stdout)
+	}
+	comments := w.gh.Comments(prNumber)
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, "Elsewhere in the account") || !strings.Contains(comments[0].Body, "✅ Gate passed") {
+		t.Errorf("comment: %+v", comments)
+	}
+	r = w.run(t, map[string]string{"INPUT_FAIL-SCOPE": "all"})
+	if r.code != app.ExitFail || r.report.FailScope != "all" {
+		t.Fatalf("fail-scope all: exit %d (scope %q), want 1", r.code, r.report.FailScope)
+	}
+	if n := len(w.gh.Comments(prNumber)); n != 1 {
+		t.Errorf("%d comments, want the one updated", n)
+	}
+}
+
+// TestAllowlistEntryAddedByPullRequest: an entry the pull request adds to
+// the allowlist approves nothing; the base branch's entries do; with
+// allowlist-from: head the pull request's own entry approves.
+func TestAllowlistEntryAddedByPullRequest(t *testing.T) {
+	w := newPRWorld(t, "github-actions[bot]", []string{"infra/main.tf", ".github/kms-deletion-gate.yml"})
+	planPath := w.planReplacing(t)
+	base := "allow:\n  - alias: alias/app-*\n    reason: retired apps (CHG-1)\n    expires: " + soon() + "\n"
+	head := base + "  - key: " + w.live.ID + "\n    reason: re-keying the ledger (CHG-2)\n    expires: " + soon() + "\n"
+	w.gh.AddFile(w.baseSHA, ".github/kms-deletion-gate.yml", base)
+	cfg := filepath.Join(w.workspace, ".github", "kms-deletion-gate.yml")
+	write(t, cfg, head)
+	inputs := map[string]string{"INPUT_TERRAFORM-PLAN": planPath, "INPUT_CONFIG": cfg, "INPUT_FAIL-SCOPE": "all"}
+
+	r := w.run(t, inputs)
+	if r.code != app.ExitFail {
+		t.Fatalf("exit %d, want 1: the pull request's own entry must not approve its deletion\n%s", r.code, r.stdout)
+	}
+	ps := planned(r)
+	if len(ps) != 1 || ps[0].Allowlisted || !strings.HasSuffix(ps[0].AllowAddedBy, ".github/kms-deletion-gate.yml:5") {
+		t.Errorf("planned finding: %+v", ps)
+	}
+	for _, f := range r.report.Findings {
+		if f.RuleID == finding.RulePendingDeletion && !f.Allowlisted {
+			t.Errorf("pending key %s: the base branch's entry approves it", f.KeyID)
+		}
+	}
+	if len(r.report.AllowAddedByChange) != 1 || r.report.AllowAddedByChange[0].Selector != "key "+w.live.ID {
+		t.Errorf("added entries: %+v", r.report.AllowAddedByChange)
+	}
+	body := w.gh.Comments(prNumber)[0].Body
+	if !strings.Contains(body, "added by this pull request") {
+		t.Errorf("comment does not show the added entry:\n%s", body)
+	}
+	if n := len(w.gh.Calls(fakegithub.OpGetContent)); n != 1 {
+		t.Errorf("%d contents calls, want 1", n)
+	}
+
+	inputs["INPUT_ALLOWLIST-FROM"] = "head"
+	r = w.run(t, inputs)
+	if r.code != app.ExitPass || !planned(r)[0].Allowlisted {
+		t.Fatalf("allowlist-from head: exit %d, want 0\n%s", r.code, r.stdout)
+	}
+}
+
+// TestUnreadablePlanIsBadConfiguration: exit 2 before any AWS call, naming
+// the input and the file, quoting nothing of it.
+func TestUnreadablePlanIsBadConfiguration(t *testing.T) {
+	workspace := t.TempDir()
+	write(t, filepath.Join(workspace, "tfplan.json"), `{"format_version":"1.2","resource_changes":[{"address":"secret-value-7a1b`)
+	r := runApp(t, []string{"--terraform-plan", "tfplan.json", "--regions", "us-east-1"}, map[string]string{"GITHUB_WORKSPACE": workspace})
+	if r.code != app.ExitBadConfig || !strings.Contains(r.log, "input terraform-plan: tfplan.json: the JSON document ends early") || strings.Contains(r.log, "secret-value-7a1b") {
+		t.Errorf("exit %d, log:\n%s", r.code, r.log)
+	}
+	r = runApp(t, []string{"--cloudformation-changeset", "missing.json", "--regions", "us-east-1"}, map[string]string{"GITHUB_WORKSPACE": workspace})
+	if r.code != app.ExitBadConfig || !strings.Contains(r.log, "input cloudformation-changeset: missing.json: no such file") {
+		t.Errorf("exit %d, log:\n%s", r.code, r.log)
+	}
+}
