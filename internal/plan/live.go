@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -88,7 +89,7 @@ func lookup(ctx context.Context, f *finding.Finding, d Deletion, clients Clients
 	case errors.As(err, &nf):
 		return "" // already deleted: nothing live to protect, the finding says so
 	case err != nil:
-		return fmt.Sprintf("planned deletion %s: DescribeKey failed in %s/%s: %s", what, d.Account, d.Region, errorText(err))
+		return fmt.Sprintf("planned deletion %s: DescribeKey failed in %s/%s: %s", what, d.Account, d.Region, awserr.Describe(err))
 	}
 	m := out.KeyMetadata
 	if m == nil {
@@ -108,7 +109,7 @@ func lookup(ctx context.Context, f *finding.Finding, d Deletion, clients Clients
 	aliases, err := listAliases(ctx, api, f.KeyID)
 	f.Aliases = aliases
 	if err != nil {
-		return fmt.Sprintf("planned deletion %s: ListAliases failed in %s/%s: %s; aliases not shown", what, d.Account, d.Region, errorText(err))
+		return fmt.Sprintf("planned deletion %s: ListAliases failed in %s/%s: %s; aliases not shown", what, d.Account, d.Region, awserr.Describe(err))
 	}
 	return ""
 }
@@ -131,16 +132,4 @@ func listAliases(ctx context.Context, api KeyAPI, keyID string) ([]string, error
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// errorText is the AWS error code and message, or the error.
-func errorText(err error) string {
-	var api interface {
-		ErrorCode() string
-		ErrorMessage() string
-	}
-	if errors.As(err, &api) {
-		return api.ErrorCode() + ": " + api.ErrorMessage()
-	}
-	return err.Error()
 }

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/iac"
 )
 
 // Bounds of a workspace scan.
@@ -79,7 +80,7 @@ func ScanWorkspace(ctx context.Context, root string) (*Workspace, error) {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "vendor" || strings.HasPrefix(name, "asset.")) {
+			if p != root && iac.SkipDir(name) {
 				return fs.SkipDir
 			}
 			return nil
