@@ -1,6 +1,7 @@
 // Package fakegithub is an in-memory GitHub REST server for tests. It speaks
 // the subset of the API kms-deletion-gate calls (code scanning SARIF uploads,
-// issue comments, pull requests, check runs) and validates every request it
+// issue comments, pull requests and their files, check runs, the token's
+// user, repository contents) and validates every request it
 // receives and every response it sends against GitHub's own OpenAPI
 // description, so a test that passes against it sends what GitHub accepts.
 // Validation failures are collected; New makes the test fail on any of them.
@@ -8,6 +9,10 @@
 // It can be told to answer an operation with one of GitHub's documented
 // errors (403, 404, 413, 422, 5xx, secondary rate limits with Retry-After)
 // for a number of calls, and it records every call for assertions.
+//
+// Outside the REST description it answers one GraphQL query, the token's
+// login (ViewerQuery), which GitHub serves to installation tokens that
+// GET /user refuses.
 package fakegithub
 
 import (
