@@ -77,6 +77,7 @@ func Run(ctx context.Context, d Deps) int {
 	locateInRepository(runCtx, workspace, &res)
 	pr := newPRContext(d, settings)
 	scopeFindings(runCtx, settings, log, pr, &res)
+	locateRemoved(runCtx, log, pr, &res)
 	trusted, added := trustedAllowlist(runCtx, settings, log, pr, workspace, &res)
 	applyPolicy(settings, trusted, added, &res)
 	remediateFindings(runCtx, settings, log, clients, &res)

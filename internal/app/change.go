@@ -108,28 +108,87 @@ func addPlanned(ctx context.Context, s config.Settings, log *console.Console, cl
 type prContext struct {
 	gh   *github.Client
 	actx github.ActionsContext
+
+	// The changed files, listed once.
+	listed    bool
+	changed   []string
+	truncated bool
+	listErr   error
 }
 
-func newPRContext(d Deps, s config.Settings) prContext {
+func newPRContext(d Deps, s config.Settings) *prContext {
 	if s.GitHubToken == "" || d.Getenv("GITHUB_REPOSITORY") == "" {
-		return prContext{}
+		return &prContext{}
 	}
 	gh := github.New(github.Options{Token: s.GitHubToken, Getenv: d.Getenv, HTTPClient: d.HTTPClient})
-	return prContext{gh: gh, actx: gh.Context()}
+	return &prContext{gh: gh, actx: gh.Context()}
 }
 
-func (p prContext) pullRequest() bool {
+func (p *prContext) pullRequest() bool {
 	return p.gh != nil && p.actx.PRNumber > 0 && config.IsPullRequestEvent(p.actx.EventName)
+}
+
+// changedFiles lists the pull request's changed files through the API, once.
+func (p *prContext) changedFiles(ctx context.Context) ([]string, bool, error) {
+	if !p.listed {
+		p.listed = true
+		p.changed, p.truncated, p.listErr = p.gh.ChangedFiles(ctx, p.actx.PRNumber)
+	}
+	return p.changed, p.truncated, p.listErr
+}
+
+// maxBaseFiles bounds the base versions of changed files read to find where
+// a removed resource was declared.
+const maxBaseFiles = 50
+
+// locateRemoved finds, for each planned deletion whose declaration the
+// change removes, the line of the base commit that declared it: in the base
+// versions of the pull request's changed infrastructure files.
+func locateRemoved(ctx context.Context, log *console.Console, pr *prContext, res *finding.Result) {
+	var removed []*finding.PlannedChange
+	for _, f := range res.Findings {
+		if p := f.Planned; p != nil && p.Declared == nil {
+			removed = append(removed, p)
+		}
+	}
+	if len(removed) == 0 || !pr.pullRequest() {
+		return
+	}
+	files, _, err := pr.changedFiles(ctx)
+	if err != nil {
+		return // scopeFindings reports it
+	}
+	base := plan.NewWorkspace("")
+	read := 0
+	for _, f := range files {
+		if !plan.IsDeclarationFile(f) || read >= maxBaseFiles {
+			continue
+		}
+		read++
+		data, found, err := pr.gh.FileAt(ctx, f, pr.actx.PRBaseSHA)
+		if err != nil {
+			log.Warningf("base version of %s: %v", f, err)
+			break
+		}
+		if found {
+			base.AddFile(f, data)
+		}
+	}
+	for _, p := range removed {
+		if loc, ok := base.DeclarationOf(p.Tool, p.Type, p.Name); ok {
+			p.RemovedFrom = &loc
+		}
+	}
 }
 
 // scopeFindings marks, under fail-scope change, the findings outside the
 // change: the changed files come from the pull-request files API.
-func scopeFindings(ctx context.Context, s config.Settings, log *console.Console, pr prContext, res *finding.Result) {
+func scopeFindings(ctx context.Context, s config.Settings, log *console.Console, pr *prContext, res *finding.Result) {
 	var changed []string
 	if s.FailScope == config.ScopeChange {
 		switch {
 		case pr.pullRequest():
-			files, truncated, err := pr.gh.ChangedFiles(ctx, pr.actx.PRNumber)
+			files, truncated, err := pr.changedFiles(ctx)
 			if err != nil {
 				log.Warningf("changed files: %v", err)
 				res.Warnings = append(res.Warnings, "the pull request's changed files could not be listed; only the planned deletions count for the verdict")
@@ -150,7 +209,7 @@ func scopeFindings(ctx context.Context, s config.Settings, log *console.Console,
 // allowlist-from base, the base is the config file at the pull request's
 // base commit, read through the contents API; if it cannot be read, every
 // entry of the pull request's file is treated as added.
-func trustedAllowlist(ctx context.Context, s config.Settings, log *console.Console, pr prContext, workspace string, res *finding.Result) (trusted, added []config.AllowEntry) {
+func trustedAllowlist(ctx context.Context, s config.Settings, log *console.Console, pr *prContext, workspace string, res *finding.Result) (trusted, added []config.AllowEntry) {
 	if s.AllowlistFrom == config.AllowlistHead || !pr.pullRequest() || len(s.Allow) == 0 {
 		return s.Allow, nil
 	}

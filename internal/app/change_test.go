@@ -284,3 +284,32 @@ func TestUnreadablePlanIsBadConfiguration(t *testing.T) {
 		t.Errorf("exit %d, log:\n%s", r.code, r.log)
 	}
 }
+
+// TestPullRequestRemovesKeyResource: a plan deletes a key whose resource
+// block the pull request removed; nothing in the head commit declares it,
+// so the comment names the base commit's file and line (read through the
+// contents API) and the address.
+func TestPullRequestRemovesKeyResource(t *testing.T) {
+	w := newPRWorld(t, "github-actions[bot]", []string{"infra/legacy.tf"})
+	w.gh.AddFile(w.baseSHA, "infra/legacy.tf", "# to retire\nresource \"aws_kms_key\" \"legacy\" {\n  description = \"legacy\"\n}\n")
+	plan := fmt.Sprintf(`{"format_version":"1.2","resource_changes":[{"address":"aws_kms_key.legacy","mode":"managed","type":"aws_kms_key","name":"legacy",`+
+		`"change":{"actions":["delete"],"before":{"arn":%q,"key_id":%q,"id":%q},"after":null,"before_sensitive":{}},"action_reason":"delete_because_no_resource_config"}]}`,
+		w.live.ARN, w.live.ID, w.live.ID)
+	write(t, filepath.Join(w.workspace, "infra", "tfplan.json"), plan)
+	r := w.run(t, map[string]string{"INPUT_TERRAFORM-PLAN": "infra/tfplan.json"})
+	if r.code != app.ExitFail {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	ps := planned(r)
+	if len(ps) != 1 || ps[0].Planned.Declared != nil || ps[0].Planned.RemovedFrom == nil ||
+		ps[0].Planned.RemovedFrom.Path != "infra/legacy.tf" || ps[0].Planned.RemovedFrom.Line != 2 {
+		t.Fatalf("planned: %+v", ps)
+	}
+	if strings.Contains(r.stdout, "::error file=") {
+		t.Errorf("a removed resource has no line in the head commit to annotate:\n%s", r.stdout)
+	}
+	body := w.gh.Comments(prNumber)[0].Body
+	if !strings.Contains(body, "removed from `infra/legacy.tf:2` (base)") || !strings.Contains(body, "`aws_kms_key.legacy`") {
+		t.Errorf("comment does not name the file and address:\n%s", body)
+	}
+}

@@ -13,12 +13,18 @@ type PlannedChange struct {
 	Tool    string `json:"tool"`             // terraform or cloudformation
 	Source  string `json:"source"`           // the plan or change set file
 	Address string `json:"address"`          // resource address or logical id
+	Type    string `json:"type"`             // aws_kms_key, AWS::KMS::Key ...
+	Name    string `json:"name"`             // Terraform resource name, CloudFormation logical id
 	Action  string `json:"action"`           // delete or replace
 	Reason  string `json:"reason,omitempty"` // Terraform action_reason, change set replacement kind
 	Stack   string `json:"stack,omitempty"`  // CloudFormation stack
 	// Declared is the head commit's line that declares the resource; nil
 	// when the change removes the declaration.
 	Declared *Location `json:"declared,omitempty"`
+	// RemovedFrom is, when the change removes the declaration, the line of
+	// the base commit that declared it (found in the pull request's
+	// changed files); nil when unknown.
+	RemovedFrom *Location `json:"removed_from,omitempty"`
 	// Live is false when the key was not found in AWS (already deleted, or
 	// the plan withholds its id).
 	Live bool `json:"live"`

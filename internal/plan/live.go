@@ -55,7 +55,8 @@ func plannedFinding(d Deletion) finding.Finding {
 	f := finding.Finding{
 		RuleID: finding.RuleDeletionPlanned, Account: d.Account, Region: d.Region, KeyID: d.KeyID, ARN: d.ARN,
 		Planned: &finding.PlannedChange{
-			Tool: d.Tool, Source: d.Source, Address: d.Address, Action: d.Action(), Reason: d.Reason, Stack: d.Stack,
+			Tool: d.Tool, Source: d.Source, Address: d.Address, Type: d.Type, Name: d.Name,
+			Action: d.Action(), Reason: d.Reason, Stack: d.Stack,
 		},
 	}
 	if d.Declared != nil {

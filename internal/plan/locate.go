@@ -65,8 +65,7 @@ type TemplateResource struct {
 // It skips what the IaC search skips (.git, .terraform, node_modules,
 // vendor, hidden entries, symbolic links) and unparsable files.
 func ScanWorkspace(ctx context.Context, root string) (*Workspace, error) {
-	w := &Workspace{Root: root, tfDirs: map[string]bool{}}
-	parser := hclparse.NewParser()
+	w := NewWorkspace(root)
 	files := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -107,19 +106,70 @@ func ScanWorkspace(ctx context.Context, root string) (*Workspace, error) {
 		if err != nil {
 			return nil
 		}
-		if tf {
-			w.addTerraform(parser, rel, data)
-		} else if bytes.Contains(data, []byte("AWS::KMS::")) {
-			if t, err := ReadTemplate(rel, data); err == nil && len(t.Resources) > 0 {
-				w.templates = append(w.templates, t)
-			}
-		}
+		w.AddFile(rel, data)
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.SkipAll) {
 		return w, fmt.Errorf("scan %s for declarations: %w", root, err)
 	}
 	return w, nil
+}
+
+// NewWorkspace returns a workspace without files, to add them one by one
+// (the base commit's versions of a pull request's changed files).
+func NewWorkspace(root string) *Workspace {
+	return &Workspace{Root: root, tfDirs: map[string]bool{}}
+}
+
+// AddFile records the declarations of one file, named by its slash path
+// relative to the workspace root: Terraform (.tf, .tf.json) or a
+// CloudFormation template holding a KMS key. Other files are ignored.
+func (w *Workspace) AddFile(rel string, data []byte) {
+	lower := strings.ToLower(rel)
+	switch {
+	case strings.HasSuffix(lower, ".tf") || strings.HasSuffix(lower, ".tf.json"):
+		w.addTerraform(hclparse.NewParser(), rel, data)
+	case bytes.Contains(data, []byte("AWS::KMS::")):
+		if t, err := ReadTemplate(rel, data); err == nil && len(t.Resources) > 0 {
+			w.templates = append(w.templates, t)
+		}
+	}
+}
+
+// IsDeclarationFile reports whether AddFile reads a file of that name.
+func IsDeclarationFile(name string) bool {
+	lower := strings.ToLower(name)
+	for _, ext := range []string{".tf", ".tf.json", ".yaml", ".yml", ".json", ".template"} {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeclarationOf returns the one resource block of this Terraform type and
+// name, or the one template resource of this CloudFormation type and
+// logical id, wherever it is in the workspace; ok is false when there is
+// none or more than one.
+func (w *Workspace) DeclarationOf(tool, typ, name string) (finding.Location, bool) {
+	var found []finding.Location
+	if tool == ToolTerraform {
+		for _, r := range w.resources {
+			if r.Type == typ && r.Name == name {
+				found = append(found, r.Loc)
+			}
+		}
+	} else {
+		for _, t := range w.templates {
+			if r, ok := t.Resources[name]; ok && r.Type == typ {
+				found = append(found, finding.Location{Path: t.Path, Line: r.Line, Match: name})
+			}
+		}
+	}
+	if len(found) != 1 {
+		return finding.Location{}, false
+	}
+	return found[0], true
 }
 
 func readBounded(p string, limit int64) ([]byte, error) {

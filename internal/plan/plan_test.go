@@ -424,3 +424,37 @@ func TestSecretsNeverEchoed(t *testing.T) {
 }
 
 func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func TestDeclarationOfBaseFiles(t *testing.T) {
+	t.Parallel()
+	w := NewWorkspace("")
+	w.AddFile("infra/kms.tf", []byte("# legacy\nresource \"aws_kms_key\" \"legacy\" {\n  description = \"x\"\n}\n"))
+	w.AddFile("stacks/keys.yaml", []byte("Resources:\n  OldKey:\n    Type: AWS::KMS::Key\n"))
+	w.AddFile("README.md", []byte("resource \"aws_kms_key\" \"legacy\" {}\n"))
+	w.AddFile("copy/a.tf", []byte("resource \"aws_kms_key\" \"twice\" {}\n"))
+	w.AddFile("copy/b.tf", []byte("resource \"aws_kms_key\" \"twice\" {}\n"))
+	tests := []struct {
+		tool, typ, name string
+		want            string
+	}{
+		{ToolTerraform, "aws_kms_key", "legacy", "infra/kms.tf:2"},
+		{ToolCloudFormation, "AWS::KMS::Key", "OldKey", "stacks/keys.yaml:2"},
+		{ToolCloudFormation, "AWS::KMS::ReplicaKey", "OldKey", "<none>"}, // another type
+		{ToolTerraform, "aws_kms_key", "twice", "<none>"},                // ambiguous
+		{ToolTerraform, "aws_kms_key", "absent", "<none>"},
+	}
+	for _, tc := range tests {
+		got := "<none>"
+		if loc, ok := w.DeclarationOf(tc.tool, tc.typ, tc.name); ok {
+			got = fmt.Sprintf("%s:%d", loc.Path, loc.Line)
+		}
+		if got != tc.want {
+			t.Errorf("DeclarationOf(%s %s) = %s, want %s", tc.typ, tc.name, got, tc.want)
+		}
+	}
+	for name, want := range map[string]bool{"a.tf": true, "a.TF.JSON": true, "t.template": true, "x.yml": true, "README.md": false, "main.go": false} {
+		if IsDeclarationFile(name) != want {
+			t.Errorf("IsDeclarationFile(%q) = %v", name, !want)
+		}
+	}
+}

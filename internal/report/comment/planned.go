@@ -67,8 +67,11 @@ func (r renderer) plannedTable(b *strings.Builder, rows []finding.Finding) {
 			p = &finding.PlannedChange{}
 		}
 		declared := "removed by this change; read from " + escape.Code(clipPath(p.Source))
-		if p.Declared != nil {
+		switch {
+		case p.Declared != nil:
 			declared = escape.Code(fmt.Sprintf("%s:%d", clipPath(p.Declared.Path), p.Declared.Line))
+		case p.RemovedFrom != nil:
+			declared = "removed from " + escape.Code(fmt.Sprintf("%s:%d", clipPath(p.RemovedFrom.Path), p.RemovedFrom.Line)) + " (base)"
 		}
 		var key string
 		switch {

@@ -55,8 +55,11 @@ func keyCell(f finding.Finding) string {
 		return id
 	}
 	where := "removed; from " + escape.Identifier(p.Source)
-	if p.Declared != nil {
+	switch {
+	case p.Declared != nil:
 		where = escape.Identifier(fmt.Sprintf("%s:%d", p.Declared.Path, p.Declared.Line))
+	case p.RemovedFrom != nil:
+		where = "removed from " + escape.Identifier(fmt.Sprintf("%s:%d", p.RemovedFrom.Path, p.RemovedFrom.Line)) + " at base"
 	}
 	s := escape.Identifier(p.Address) + " (" + escape.Markdown(p.Action, 20) + ", " + where + ")<br>" + id
 	if !p.Live {
