@@ -106,8 +106,9 @@ func addPlanned(ctx context.Context, s config.Settings, log *console.Console, cl
 // the base branch's allowlist. It is empty outside a pull request or
 // without a token.
 type prContext struct {
-	gh   *github.Client
-	actx github.ActionsContext
+	gh    *github.Client
+	actx  github.ActionsContext
+	event string // GITHUB_EVENT_NAME, known with or without a token
 
 	// The changed files, listed once.
 	listed    bool
@@ -117,11 +118,18 @@ type prContext struct {
 }
 
 func newPRContext(d Deps, s config.Settings) *prContext {
+	event := d.Getenv("GITHUB_EVENT_NAME")
 	if s.GitHubToken == "" || d.Getenv("GITHUB_REPOSITORY") == "" {
-		return &prContext{}
+		return &prContext{event: event}
 	}
 	gh := github.New(github.Options{Token: s.GitHubToken, Getenv: d.Getenv, HTTPClient: d.HTTPClient})
-	return &prContext{gh: gh, actx: gh.Context()}
+	return &prContext{gh: gh, actx: gh.Context(), event: event}
+}
+
+// unreadable reports a pull request run that cannot call GitHub (no token,
+// or no pull request in the event payload).
+func (p *prContext) unreadable() bool {
+	return config.IsPullRequestEvent(p.event) && !p.pullRequest()
 }
 
 func (p *prContext) pullRequest() bool {
@@ -197,6 +205,8 @@ func scopeFindings(ctx context.Context, s config.Settings, log *console.Console,
 				res.Warnings = append(res.Warnings, "the pull request changes more files than GitHub lists (3,000); keys referenced only by the others are reported as elsewhere in the account")
 			}
 			changed = files
+		case pr.unreadable():
+			res.Warnings = append(res.Warnings, "the pull request's changed files could not be listed (no github-token, or no pull request in the event payload); only the planned deletions count for the verdict")
 		default:
 			res.Warnings = append(res.Warnings, "fail-scope change outside a pull request: only the planned deletions count for the verdict")
 		}
@@ -210,8 +220,14 @@ func scopeFindings(ctx context.Context, s config.Settings, log *console.Console,
 // base commit, read through the contents API; if it cannot be read, every
 // entry of the pull request's file is treated as added.
 func trustedAllowlist(ctx context.Context, s config.Settings, log *console.Console, pr *prContext, workspace string, res *finding.Result) (trusted, added []config.AllowEntry) {
-	if s.AllowlistFrom == config.AllowlistHead || !pr.pullRequest() || len(s.Allow) == 0 {
+	switch {
+	case s.AllowlistFrom == config.AllowlistHead || len(s.Allow) == 0 || !config.IsPullRequestEvent(pr.event):
 		return s.Allow, nil
+	case pr.unreadable():
+		// The pull request's own file cannot be told from the base's: it
+		// approves nothing, rather than everything it says.
+		res.Warnings = append(res.Warnings, "the base branch's allowlist could not be read (no github-token, or no pull request in the event payload); no entry approves on this pull request")
+		return policy.SplitTrusted(nil, s.Allow, false)
 	}
 	path, ok := repoPath(workspace, s.ConfigPath)
 	var base []config.AllowEntry
