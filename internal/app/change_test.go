@@ -263,6 +263,21 @@ func TestAllowlistEntryAddedByPullRequest(t *testing.T) {
 		t.Errorf("%d contents calls, want 1", n)
 	}
 
+	// Without a token the base file cannot be read: no entry approves.
+	noToken := map[string]string{"INPUT_GITHUB-TOKEN": "", "INPUT_COMMENT": "off"}
+	for k, v := range inputs {
+		noToken[k] = v
+	}
+	r = w.run(t, noToken)
+	if r.code != app.ExitFail {
+		t.Fatalf("without a token: exit %d, want 1", r.code)
+	}
+	for _, f := range r.report.Findings {
+		if f.Allowlisted {
+			t.Errorf("without a token the pull request's file approved %s", f.KeyID)
+		}
+	}
+
 	inputs["INPUT_ALLOWLIST-FROM"] = "head"
 	r = w.run(t, inputs)
 	if r.code != app.ExitPass || !planned(r)[0].Allowlisted {
