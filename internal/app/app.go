@@ -72,10 +72,11 @@ func Run(ctx context.Context, d Deps) int {
 		return ExitBadConfig
 	}
 	scanTargets(runCtx, settings, log, targets, &res)
+	pr := newPRContext(d, settings)
+	deletions = settleRemovals(runCtx, log, pr, deletions, &res)
 	addPlanned(runCtx, settings, log, clients, deletions, &res)
 	gatherEvidence(runCtx, settings, log, clients, &res)
 	locateInRepository(runCtx, workspace, &res)
-	pr := newPRContext(d, settings)
 	scopeFindings(runCtx, settings, log, pr, &res)
 	locateRemoved(runCtx, log, pr, &res)
 	trusted, added := trustedAllowlist(runCtx, settings, log, pr, workspace, &res)

@@ -110,11 +110,12 @@ type prContext struct {
 	actx  github.ActionsContext
 	event string // GITHUB_EVENT_NAME, known with or without a token
 
-	// The changed files, listed once.
+	// The changed files, listed once, and their base versions.
 	listed    bool
 	changed   []string
 	truncated bool
 	listErr   error
+	base      *plan.Workspace
 }
 
 func newPRContext(d Deps, s config.Settings) *prContext {
@@ -149,6 +150,53 @@ func (p *prContext) changedFiles(ctx context.Context) ([]string, bool, error) {
 // a removed resource was declared.
 const maxBaseFiles = 50
 
+// baseWorkspace reads, once, the base commit's versions of the pull
+// request's changed infrastructure files (at most maxBaseFiles); nil
+// outside a pull request or when the files cannot be listed.
+func (p *prContext) baseWorkspace(ctx context.Context, log *console.Console) *plan.Workspace {
+	if p.base != nil || !p.pullRequest() {
+		return p.base
+	}
+	files, _, err := p.changedFiles(ctx)
+	if err != nil {
+		return nil // scopeFindings reports it
+	}
+	p.base = plan.NewWorkspace("")
+	read := 0
+	for _, f := range files {
+		if !plan.IsDeclarationFile(f) || read >= maxBaseFiles {
+			continue
+		}
+		read++
+		data, found, err := p.gh.FileAt(ctx, f, p.actx.PRBaseSHA)
+		if err != nil {
+			log.Warningf("base version of %s: %v", f, err)
+			break
+		}
+		if found {
+			p.base.AddFile(f, data)
+		}
+	}
+	return p.base
+}
+
+// settleRemovals drops the change set removals whose deployed template (the
+// base commit's version) retains the key, when the change set did not say.
+func settleRemovals(ctx context.Context, log *console.Console, pr *prContext, deletions []plan.Deletion, res *finding.Result) []plan.Deletion {
+	needed := false
+	for _, d := range deletions {
+		needed = needed || (d.Tool == plan.ToolCloudFormation && !d.Replace)
+	}
+	if !needed {
+		return deletions
+	}
+	kept, retained := plan.SettleRemovals(deletions, pr.baseWorkspace(ctx, log))
+	if len(retained) > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the base commit's template retains %s (DeletionPolicy Retain); not counted as deleted", strings.Join(retained, ", ")))
+	}
+	return kept
+}
+
 // locateRemoved finds, for each planned deletion whose declaration the
 // change removes, the line of the base commit that declared it: in the base
 // versions of the pull request's changed infrastructure files.
@@ -159,28 +207,12 @@ func locateRemoved(ctx context.Context, log *console.Console, pr *prContext, res
 			removed = append(removed, p)
 		}
 	}
-	if len(removed) == 0 || !pr.pullRequest() {
+	if len(removed) == 0 {
 		return
 	}
-	files, _, err := pr.changedFiles(ctx)
-	if err != nil {
-		return // scopeFindings reports it
-	}
-	base := plan.NewWorkspace("")
-	read := 0
-	for _, f := range files {
-		if !plan.IsDeclarationFile(f) || read >= maxBaseFiles {
-			continue
-		}
-		read++
-		data, found, err := pr.gh.FileAt(ctx, f, pr.actx.PRBaseSHA)
-		if err != nil {
-			log.Warningf("base version of %s: %v", f, err)
-			break
-		}
-		if found {
-			base.AddFile(f, data)
-		}
+	base := pr.baseWorkspace(ctx, log)
+	if base == nil {
+		return
 	}
 	for _, p := range removed {
 		if loc, ok := base.DeclarationOf(p.Tool, p.Type, p.Name); ok {

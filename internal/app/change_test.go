@@ -328,3 +328,38 @@ func TestPullRequestRemovesKeyResource(t *testing.T) {
 		t.Errorf("comment does not name the file and address:\n%s", body)
 	}
 }
+
+// TestPullRequestChangeSet: a change set that replaces a live key declared
+// in the head commit's template fails on the template's line; a removal
+// whose deployed (base) template retains the key does not count.
+func TestPullRequestChangeSet(t *testing.T) {
+	w := newPRWorld(t, "github-actions[bot]", []string{"stacks/keys.yaml"})
+	retainedKey := w.srv.Seed(t, "us-east-1", moto.Key{Description: "archive"})[0]
+	write(t, filepath.Join(w.workspace, "stacks", "keys.yaml"), "Resources:\n  LedgerKey:\n    Type: AWS::KMS::Key\n    Properties:\n      KeySpec: RSA_2048\n")
+	w.gh.AddFile(w.baseSHA, "stacks/keys.yaml", "Resources:\n  LedgerKey:\n    Type: AWS::KMS::Key\n  ArchiveKey:\n    Type: AWS::KMS::Key\n    DeletionPolicy: Retain\n")
+	region, account := "us-east-1", strings.Split(w.live.ARN, ":")[4]
+	cs := fmt.Sprintf(`{"Changes":[`+
+		`{"Type":"Resource","ResourceChange":{"PolicyAction":"ReplaceAndDelete","Action":"Modify","LogicalResourceId":"LedgerKey","PhysicalResourceId":%q,"ResourceType":"AWS::KMS::Key","Replacement":"True","Details":[{"Target":{"Attribute":"Properties","Name":"KeySpec","RequiresRecreation":"Always","BeforeValue":"cs-secret-5d2a"}}]}},`+
+		`{"Type":"Resource","ResourceChange":{"Action":"Remove","LogicalResourceId":"ArchiveKey","PhysicalResourceId":%q,"ResourceType":"AWS::KMS::Key"}}],`+
+		`"StackId":"arn:aws:cloudformation:%s:%s:stack/keys/6d7e8f90-1a2b-11ef-9c3d-0a1b2c3d4e5f","StackName":"keys","Parameters":[{"ParameterKey":"Token","ParameterValue":"cs-secret-5d2a"}]}`,
+		w.live.ID, retainedKey.ID, region, account)
+	write(t, filepath.Join(w.workspace, "changeset.json"), cs)
+	r := w.run(t, map[string]string{"INPUT_CLOUDFORMATION-CHANGESET": "changeset.json"})
+	if r.code != app.ExitFail {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	ps := planned(r)
+	if len(ps) != 1 || ps[0].KeyID != w.live.ID || ps[0].Planned.Address != "LedgerKey" || ps[0].Planned.Declared == nil ||
+		ps[0].Planned.Declared.Path != "stacks/keys.yaml" || ps[0].Planned.Declared.Line != 2 {
+		t.Fatalf("planned: %+v", ps)
+	}
+	if !strings.Contains(r.stdout, "::error file=stacks/keys.yaml,line=2,title=LedgerKey replaces KMS key") {
+		t.Errorf("no annotation on the template line:\n%s", r.stdout)
+	}
+	if !strings.Contains(strings.Join(r.report.Warnings, "\n"), "retains ArchiveKey") {
+		t.Errorf("the retained removal is not explained: %v", r.report.Warnings)
+	}
+	if strings.Contains(r.stdout, "cs-secret-5d2a") || strings.Contains(w.gh.Comments(prNumber)[0].Body, "cs-secret-5d2a") {
+		t.Error("a value of the change set reached the log or the comment")
+	}
+}

@@ -207,3 +207,20 @@ func (cs *ChangeSet) SettlePolicies(t Template) {
 	cs.Deletions = kept
 	slices.Sort(cs.Retained)
 }
+
+// SettleRemovals drops the change set removals that did not state a
+// PolicyAction and whose DeletionPolicy, in the template that base holds
+// (the deployed one: the pull request's base commit), is Retain. It returns
+// the deletions kept and the logical ids retained.
+func SettleRemovals(deletions []Deletion, base *Workspace) (kept []Deletion, retained []string) {
+	for _, d := range deletions {
+		if d.Tool == ToolCloudFormation && d.policyUnknown && !d.Replace && base != nil {
+			if r, ok := base.templateResource(d.Type, d.Name); ok && strings.EqualFold(r.DeletionPolicy, "Retain") {
+				retained = append(retained, d.Name)
+				continue
+			}
+		}
+		kept = append(kept, d)
+	}
+	return kept, retained
+}

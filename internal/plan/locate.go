@@ -172,6 +172,21 @@ func (w *Workspace) DeclarationOf(tool, typ, name string) (finding.Location, boo
 	return found[0], true
 }
 
+// templateResource returns the one template resource of this type and
+// logical id in the workspace.
+func (w *Workspace) templateResource(typ, name string) (TemplateResource, bool) {
+	var found []TemplateResource
+	for _, t := range w.templates {
+		if r, ok := t.Resources[name]; ok && r.Type == typ {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		return TemplateResource{}, false
+	}
+	return found[0], true
+}
+
 func readBounded(p string, limit int64) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {

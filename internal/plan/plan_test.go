@@ -458,3 +458,32 @@ func TestDeclarationOfBaseFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestSettleRemovalsWithTheDeployedTemplate: a removal from an older change
+// set (no PolicyAction) is dropped when the base commit's template retains
+// the key, and kept otherwise.
+func TestSettleRemovalsWithTheDeployedTemplate(t *testing.T) {
+	t.Parallel()
+	in := `{"StackId":"arn:aws:cloudformation:us-east-1:111122223333:stack/s/1","Changes":[` +
+		`{"Type":"Resource","ResourceChange":{"Action":"Remove","LogicalResourceId":"Kept","PhysicalResourceId":"0a1b2c3d-1111-4a4a-8b8b-0123456789ab","ResourceType":"AWS::KMS::Key"}},` +
+		`{"Type":"Resource","ResourceChange":{"Action":"Remove","LogicalResourceId":"Gone","PhysicalResourceId":"5e6f7a8b-2222-4c4c-9d9d-0123456789cd","ResourceType":"AWS::KMS::Key"}},` +
+		`{"Type":"Resource","ResourceChange":{"PolicyAction":"Delete","Action":"Remove","LogicalResourceId":"Stated","PhysicalResourceId":"9f8e7d6c-3333-4e4e-afaf-0123456789ef","ResourceType":"AWS::KMS::Key"}}]}`
+	cs, err := ReadChangeSet(strings.NewReader(in), "cs.json", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := NewWorkspace("")
+	// The change set says Delete for Stated: the change set wins over the template.
+	base.AddFile("stack.yaml", []byte("Resources:\n  Kept:\n    Type: AWS::KMS::Key\n    DeletionPolicy: Retain\n  Gone:\n    Type: AWS::KMS::Key\n  Stated:\n    Type: AWS::KMS::Key\n    DeletionPolicy: Retain\n"))
+	kept, retained := SettleRemovals(cs.Deletions, base)
+	var names []string
+	for _, d := range kept {
+		names = append(names, d.Name)
+	}
+	if strings.Join(names, ",") != "Gone,Stated" || strings.Join(retained, ",") != "Kept" {
+		t.Errorf("kept %v, retained %v", names, retained)
+	}
+	if kept, _ := SettleRemovals(cs.Deletions, nil); len(kept) != 3 {
+		t.Errorf("without a base every removal stays: %d", len(kept))
+	}
+}
