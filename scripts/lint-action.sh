@@ -62,7 +62,7 @@ else
 fi
 
 echo "== shellcheck (the action's scripts)"
-if shellcheck scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh; then
+if shellcheck -x scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh scripts/emulator.sh scripts/ensure-moto.sh scripts/demo.sh scripts/test.sh; then
   echo "ok scripts"
 else
   failed+=("shellcheck scripts")

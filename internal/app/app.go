@@ -17,6 +17,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/workflow"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/iac"
 )
 
 // Exit codes.
@@ -43,6 +44,9 @@ type Deps struct {
 	// LoadAWSConfig loads the base AWS configuration; nil means the standard
 	// chain (config.LoadDefaultConfig).
 	LoadAWSConfig func(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error)
+	// IaC bounds the repository search for references to the keys; zero
+	// values are iac's defaults.
+	IaC iac.Options
 }
 
 // Run executes one gate run and returns the process exit code. Each phase
@@ -76,7 +80,7 @@ func Run(ctx context.Context, d Deps) int {
 	deletions = settleRemovals(runCtx, log, pr, deletions, &res)
 	addPlanned(runCtx, settings, log, clients, deletions, &res)
 	gatherEvidence(runCtx, settings, log, clients, &res)
-	locateInRepository(runCtx, workspace, &res)
+	locateInRepository(runCtx, workspace, d.IaC, &res)
 	scopeFindings(runCtx, settings, log, pr, &res)
 	locateRemoved(runCtx, log, pr, &res)
 	trusted, added := trustedAllowlist(runCtx, settings, log, pr, workspace, &res)

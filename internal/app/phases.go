@@ -104,13 +104,13 @@ func remediateFindings(ctx context.Context, s config.Settings, log *console.Cons
 
 // locateInRepository finds the lines of the workspace's infrastructure code
 // that reference each finding's key.
-func locateInRepository(ctx context.Context, workspace string, res *finding.Result) {
+func locateInRepository(ctx context.Context, workspace string, bounds iac.Options, res *finding.Result) {
 	// A planned deletion keeps its one location: the line declaring it.
 	idx, sub := subset(res.Findings, func(f finding.Finding) bool { return f.Planned == nil })
 	if len(sub) == 0 {
 		return
 	}
-	stats, err := iac.Locate(ctx, workspace, sub, iac.Options{})
+	stats, err := iac.Locate(ctx, workspace, sub, bounds)
 	for i, j := range idx {
 		res.Findings[j] = sub[i]
 	}

@@ -55,3 +55,12 @@ const (
 func IsPullRequestEvent(event string) bool {
 	return event == "pull_request" || event == "pull_request_target"
 }
+
+// IssueMode is the issue setting: the scheduled audit issue.
+type IssueMode string
+
+// Issue modes.
+const (
+	IssueUpsert IssueMode = "upsert" // one issue per category, updated in place, closed when all clear
+	IssueOff    IssueMode = "off"    // no issue
+)

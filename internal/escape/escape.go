@@ -34,19 +34,7 @@ func WorkflowProperty(s string) string {
 // leading command marker can never form. Callers still must not start a line
 // with untrusted text; this is the second fence.
 func LogLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r':
-			b.WriteString(" ")
-		case isDangerousRune(r):
-			b.WriteString("\uFFFD")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	out := b.String()
+	out := oneLine(strings.ToValidUTF8(s, "\uFFFD"), nil)
 	// Break up sequences the runner recognises, wherever they are: a
 	// zero-width joiner is not enough for every viewer, so use a visible change.
 	// ReplaceAll does not rescan its output, so ":::" would become ":\u200b::":
@@ -135,23 +123,37 @@ const FullwidthDollar = "\uFF04"
 // span, and what would break the line or the table is replaced. Use it for
 // identifiers (ARNs, key ids, aliases) that readers copy.
 func Code(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	return "`" + oneLine(strings.ToValidUTF8(s, "\uFFFD"), func(b *strings.Builder, r rune) bool {
+		switch r {
+		case '`':
+			b.WriteString("'")
+		case '|':
+			b.WriteString("\\|") // GFM tables honour \| even inside code spans
+		default:
+			return false
+		}
+		return true
+	}) + "`"
+}
+
+// oneLine keeps s on one line: CR and LF become a space, control characters
+// and bidi overrides U+FFFD, and special (when not nil) may write its own
+// replacement for a rune, returning true when it did.
+func oneLine(s string, special func(b *strings.Builder, r rune) bool) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	for _, r := range s {
 		switch {
 		case r == '\n' || r == '\r':
 			b.WriteByte(' ')
 		case isDangerousRune(r):
 			b.WriteString("\uFFFD")
-		case r == '`':
-			b.WriteString("'")
-		case r == '|':
-			b.WriteString("\\|") // GFM tables honour \| even inside code spans
+		case special != nil && special(&b, r):
 		default:
 			b.WriteRune(r)
 		}
 	}
-	return "`" + b.String() + "`"
+	return b.String()
 }
 
 // PlainText makes untrusted text safe to store in a structured field that no
@@ -161,22 +163,17 @@ func Code(s string) string {
 // ellipsis when longer (maxRunes <= 0 means no limit).
 func PlainText(s string, maxRunes int) string {
 	s, truncated := clip(s, maxRunes)
-	var b strings.Builder
-	b.Grow(len(s) + 3)
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
+	out := oneLine(s, func(b *strings.Builder, r rune) bool {
+		if r == '\t' {
 			b.WriteByte(' ')
-		case isDangerousRune(r):
-			b.WriteString("\uFFFD")
-		default:
-			b.WriteRune(r)
+			return true
 		}
-	}
+		return false
+	})
 	if truncated {
-		b.WriteString("…")
+		out += "…"
 	}
-	return b.String()
+	return out
 }
 
 // SARIFMessage escapes untrusted text for a SARIF message's "text" property.
