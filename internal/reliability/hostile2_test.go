@@ -44,7 +44,7 @@ func hostileSecondRound(t *testing.T, rec *recorder) {
 	}
 	defer p.Close()
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "allow:\n  - key: %s\n    reason: %q\n    expires: 2099-12-31\n", allowed, hostileMath)
+	fmt.Fprintf(&cfg, "allow:\n  - key: %s\n    reason: %q\n    expires: %s\n", allowed, hostileMath, now.AddDate(0, 1, 0).Format(time.DateOnly))
 	for i := range expiredEntries {
 		fmt.Fprintf(&cfg, "  - key: k%d\n    reason: r\n    expires: 2020-01-01\n", i)
 	}
@@ -52,8 +52,12 @@ func hostileSecondRound(t *testing.T, rec *recorder) {
 	var outs []outcome
 	for _, category := range []string{"prod eu", "prod_eu"} {
 		s := spec{endpoint: p.URL, now: now,
-			inputs: map[string]string{"regions": "us-east-1", "config": "{dir}/cfg.yml", "category": category, "timeout": "90s"},
-			files:  map[string][]byte{"cfg.yml": []byte(cfg.String())},
+			// The allowlist under test is this run's file, and every finding
+			// counts (a pull_request run otherwise judges the base branch's
+			// allowlist and the keys its changes reference).
+			inputs: map[string]string{"regions": "us-east-1", "config": "{dir}/cfg.yml", "category": category, "timeout": "90s",
+				"allowlist-from": "head", "fail-scope": "all"},
+			files: map[string][]byte{"cfg.yml": []byte(cfg.String())},
 		}
 		withGitHub(&s, gh)
 		outs = append(outs, run(t, s))
