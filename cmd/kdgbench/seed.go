@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
 
 // Manifest records what was seeded, per region in ListKeys order, so a run
@@ -77,83 +77,8 @@ func runSeed(args []string) error {
 	}
 	start := time.Now()
 	for _, region := range m.Regions {
-		client := kmsClient(*endpoint, region)
-		rm := RegionManifest{}
-		cg, cctx := errgroup.WithContext(ctx)
-		cg.SetLimit(*concurrency)
-		for i := range *keys {
-			cg.Go(func() error {
-				in := &kms.CreateKeyInput{Description: aws.String(fmt.Sprintf("bench key %d in %s", i, region))}
-				if i%tagEvery == 0 {
-					in.Tags = []types.Tag{
-						{TagKey: aws.String("team"), TagValue: aws.String(fmt.Sprintf("team-%d", i%7))},
-						{TagKey: aws.String("env"), TagValue: aws.String("bench")},
-					}
-				}
-				if _, err := client.CreateKey(cctx, in); err != nil {
-					return fmt.Errorf("create key %d in %s: %w", i, region, err)
-				}
-				return nil
-			})
-		}
-		if err := cg.Wait(); err != nil {
-			return err
-		}
-		// Roles follow ListKeys order (what a scanner and the AWS CLI see),
-		// not creation order, which concurrency scrambles.
-		var marker *string
-		for {
-			page, err := client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000), Marker: marker})
-			if err != nil {
-				return fmt.Errorf("list keys in %s: %w", region, err)
-			}
-			for _, k := range page.Keys {
-				rm.Keys = append(rm.Keys, aws.ToString(k.KeyId))
-			}
-			if !page.Truncated || page.NextMarker == nil || len(rm.Keys) > 10*(*keys) {
-				break
-			}
-			marker = page.NextMarker
-		}
-		if len(rm.Keys) != *keys {
-			return fmt.Errorf("%s holds %d keys, want %d: seed an empty moto_server", region, len(rm.Keys), *keys)
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(*concurrency)
-		for i, id := range rm.Keys {
-			pending := i%*pendingEvery == pendingOffset%*pendingEvery
-			disabled := !pending && i%*disabledEvery == disabledOffset%*disabledEvery
-			if pending {
-				rm.Pending = append(rm.Pending, id)
-			}
-			if disabled {
-				rm.Disabled = append(rm.Disabled, id)
-			}
-			aliased := i%aliasEvery == 0 || pending
-			if aliased {
-				rm.Aliases++
-			}
-			g.Go(func() error {
-				if aliased {
-					if _, err := client.CreateAlias(gctx, &kms.CreateAliasInput{AliasName: aws.String(fmt.Sprintf("alias/bench-%s-%04d", region, i)), TargetKeyId: aws.String(id)}); err != nil {
-						return fmt.Errorf("alias key %s: %w", id, err)
-					}
-				}
-				switch {
-				case pending:
-					// Key ids, not ARNs: moto answers ScheduleKeyDeletion by ARN with a 500.
-					if _, err := client.ScheduleKeyDeletion(gctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(int32(7 + i%24))}); err != nil {
-						return fmt.Errorf("schedule deletion of %s: %w", id, err)
-					}
-				case disabled:
-					if _, err := client.DisableKey(gctx, &kms.DisableKeyInput{KeyId: aws.String(id)}); err != nil {
-						return fmt.Errorf("disable %s: %w", id, err)
-					}
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+		rm, err := seedRegion(ctx, kmsClient(*endpoint, region), region, seedCounts{*keys, *pendingEvery, *disabledEvery, *concurrency})
+		if err != nil {
 			return err
 		}
 		m.ByRegion[region] = rm
@@ -168,12 +93,7 @@ func runSeed(args []string) error {
 }
 
 func kmsClient(endpoint, region string) *kms.Client {
-	return kms.New(kms.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-		RetryMaxAttempts: 3,
-	})
+	return kms.NewFromConfig(moto.Config(endpoint, region), func(o *kms.Options) { o.RetryMaxAttempts = 3 })
 }
 
 func checkLoopback(endpoint string) error {
@@ -205,4 +125,77 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// seedCounts are the seeding flags that shape one region.
+type seedCounts struct{ keys, pendingEvery, disabledEvery, concurrency int }
+
+// seedRegion creates n.keys keys in one region, then schedules and disables
+// every Nth of them in ListKeys order, and returns the region's manifest.
+func seedRegion(ctx context.Context, client *kms.Client, region string, n seedCounts) (RegionManifest, error) {
+	rm := RegionManifest{}
+	cg, cctx := errgroup.WithContext(ctx)
+	cg.SetLimit(n.concurrency)
+	for i := range n.keys {
+		cg.Go(func() error {
+			k := moto.Key{Description: fmt.Sprintf("bench key %d in %s", i, region)}
+			if i%tagEvery == 0 {
+				k.Tags = map[string]string{"team": fmt.Sprintf("team-%d", i%7), "env": "bench"}
+			}
+			if _, err := moto.SeedKey(cctx, client, k); err != nil {
+				return fmt.Errorf("key %d in %s: %w", i, region, err)
+			}
+			return nil
+		})
+	}
+	if err := cg.Wait(); err != nil {
+		return rm, err
+	}
+	// Roles follow ListKeys order (what a scanner and the AWS CLI see),
+	// not creation order, which concurrency scrambles.
+	var marker *string
+	for {
+		page, err := client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000), Marker: marker})
+		if err != nil {
+			return rm, fmt.Errorf("list keys in %s: %w", region, err)
+		}
+		for _, k := range page.Keys {
+			rm.Keys = append(rm.Keys, aws.ToString(k.KeyId))
+		}
+		if !page.Truncated || page.NextMarker == nil || len(rm.Keys) > 10*(n.keys) {
+			break
+		}
+		marker = page.NextMarker
+	}
+	if len(rm.Keys) != n.keys {
+		return rm, fmt.Errorf("%s holds %d keys, want %d: seed an empty moto_server", region, len(rm.Keys), n.keys)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n.concurrency)
+	for i, id := range rm.Keys {
+		pending := i%n.pendingEvery == pendingOffset%n.pendingEvery
+		disabled := !pending && i%n.disabledEvery == disabledOffset%n.disabledEvery
+		if pending {
+			rm.Pending = append(rm.Pending, id)
+		}
+		if disabled {
+			rm.Disabled = append(rm.Disabled, id)
+		}
+		k := moto.Key{Disable: disabled}
+		if i%aliasEvery == 0 || pending {
+			k.Alias = fmt.Sprintf("alias/bench-%s-%04d", region, i)
+			rm.Aliases++
+		}
+		if pending {
+			k.PendingDays = 7 + i%24
+		}
+		g.Go(func() error {
+			_, err := moto.Apply(gctx, client, id, k)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return rm, err
+	}
+	return rm, nil
 }

@@ -36,34 +36,32 @@ func (c *clientCache) config(account string) (aws.Config, bool) {
 }
 
 func (c *clientCache) kms(account, region string) *kms.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := account + "/" + region
-	if cl, ok := c.kmsByKey[k]; ok {
-		return cl
-	}
-	cfg, ok := c.config(account)
-	if !ok {
-		return nil
-	}
-	cl := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Region = region })
-	c.kmsByKey[k] = cl
-	return cl
+	return cached(c, c.kmsByKey, account, region, func(cfg aws.Config) *kms.Client {
+		return kms.NewFromConfig(cfg, func(o *kms.Options) { o.Region = region })
+	})
 }
 
 func (c *clientCache) cloudtrail(account, region string) *cloudtrail.Client {
+	return cached(c, c.ctByKey, account, region, func(cfg aws.Config) *cloudtrail.Client {
+		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
+	})
+}
+
+// cached returns the client of one account and region from m, building it on
+// first use; nil for an account without credentials.
+func cached[T any](c *clientCache, m map[string]*T, account, region string, build func(aws.Config) *T) *T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := account + "/" + region
-	if cl, ok := c.ctByKey[k]; ok {
+	if cl, ok := m[k]; ok {
 		return cl
 	}
 	cfg, ok := c.config(account)
 	if !ok {
 		return nil
 	}
-	cl := cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
-	c.ctByKey[k] = cl
+	cl := build(cfg)
+	m[k] = cl
 	return cl
 }
 

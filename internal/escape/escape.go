@@ -34,19 +34,7 @@ func WorkflowProperty(s string) string {
 // leading command marker can never form. Callers still must not start a line
 // with untrusted text; this is the second fence.
 func LogLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r':
-			b.WriteString(" ")
-		case isDangerousRune(r):
-			b.WriteString("\uFFFD")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	out := b.String()
+	out := oneLine(strings.ToValidUTF8(s, "\uFFFD"), nil)
 	// Break up sequences the runner recognises, wherever they are: a
 	// zero-width joiner is not enough for every viewer, so use a visible change.
 	// ReplaceAll does not rescan its output, so ":::" would become ":\u200b::":
@@ -79,16 +67,26 @@ func isDangerousRune(r rune) bool {
 
 // Markdown escapes untrusted text for inline use in GitHub-flavoured Markdown,
 // including inside a table cell: HTML is neutralised, Markdown punctuation is
-// backslash-escaped, '@' mentions and '#123' references cannot link (a
-// zero-width joiner after the sigil), pipes cannot split a cell, and newlines
-// become spaces. The result is at most maxRunes runes of the input (plus
-// escapes) followed by an ellipsis when truncated; maxRunes <= 0 means no limit.
+// backslash-escaped, '@' mentions, '#123' and 'GH-123' references cannot link
+// (a word joiner after the sigil), '$' becomes the fullwidth dollar sign so no
+// math ($...$, $$...$$) can render (GitHub parses math after backslash escapes
+// are gone, and an entity such as &#36; is decoded back to '$' too), pipes
+// cannot split a cell, and newlines become spaces. The result is at most
+// maxRunes runes of the input (plus escapes) followed by an ellipsis when
+// truncated; maxRunes <= 0 means no limit.
 func Markdown(s string, maxRunes int) string {
 	s, truncated := clip(s, maxRunes)
 	var b strings.Builder
 	b.Grow(len(s) + 16)
+	var prev1, prev2 rune // the two runes before r, for GH-123
 	for _, r := range s {
+		if r == '-' && (prev1 == 'h' || prev1 == 'H') && (prev2 == 'g' || prev2 == 'G') {
+			b.WriteString("\u2060")
+		}
+		prev2, prev1 = prev1, r
 		switch {
+		case r == '$':
+			b.WriteString(FullwidthDollar)
 		case r == '\n' || r == '\r':
 			b.WriteByte(' ')
 		case isDangerousRune(r):
@@ -117,27 +115,45 @@ func Markdown(s string, maxRunes int) string {
 	return b.String()
 }
 
+// FullwidthDollar (U+FF04) stands in for '$' in untrusted Markdown text: it
+// reads as a dollar sign and never opens or closes GitHub's math.
+const FullwidthDollar = "\uFF04"
+
 // Code renders untrusted text as inline code: the text cannot close the code
 // span, and what would break the line or the table is replaced. Use it for
 // identifiers (ARNs, key ids, aliases) that readers copy.
 func Code(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	return "`" + oneLine(strings.ToValidUTF8(s, "\uFFFD"), func(b *strings.Builder, r rune) bool {
+		switch r {
+		case '`':
+			b.WriteString("'")
+		case '|':
+			b.WriteString("\\|") // GFM tables honour \| even inside code spans
+		default:
+			return false
+		}
+		return true
+	}) + "`"
+}
+
+// oneLine keeps s on one line: CR and LF become a space, control characters
+// and bidi overrides U+FFFD, and special (when not nil) may write its own
+// replacement for a rune, returning true when it did.
+func oneLine(s string, special func(b *strings.Builder, r rune) bool) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	for _, r := range s {
 		switch {
 		case r == '\n' || r == '\r':
 			b.WriteByte(' ')
 		case isDangerousRune(r):
 			b.WriteString("\uFFFD")
-		case r == '`':
-			b.WriteString("'")
-		case r == '|':
-			b.WriteString("\\|") // GFM tables honour \| even inside code spans
+		case special != nil && special(&b, r):
 		default:
 			b.WriteRune(r)
 		}
 	}
-	return "`" + b.String() + "`"
+	return b.String()
 }
 
 // PlainText makes untrusted text safe to store in a structured field that no
@@ -147,22 +163,17 @@ func Code(s string) string {
 // ellipsis when longer (maxRunes <= 0 means no limit).
 func PlainText(s string, maxRunes int) string {
 	s, truncated := clip(s, maxRunes)
-	var b strings.Builder
-	b.Grow(len(s) + 3)
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
+	out := oneLine(s, func(b *strings.Builder, r rune) bool {
+		if r == '\t' {
 			b.WriteByte(' ')
-		case isDangerousRune(r):
-			b.WriteString("\uFFFD")
-		default:
-			b.WriteRune(r)
+			return true
 		}
-	}
+		return false
+	})
 	if truncated {
-		b.WriteString("…")
+		out += "…"
 	}
-	return b.String()
+	return out
 }
 
 // SARIFMessage escapes untrusted text for a SARIF message's "text" property.

@@ -7,6 +7,7 @@
 package kmsfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -63,15 +64,9 @@ type fault struct {
 func Start(t testing.TB, keys []Key) *Server {
 	s := &Server{keys: map[string][]Key{}, calls: map[string]int{}, failRegion: map[string]fault{}, failOp: map[string]fault{}, hangRegion: map[string]bool{}}
 	for _, k := range keys {
-		if k.Account == "" {
-			k.Account = "111122223333"
-		}
-		if k.Manager == "" {
-			k.Manager = "CUSTOMER"
-		}
-		if k.State == "" {
-			k.State = "Enabled"
-		}
+		k.Account = cmp.Or(k.Account, "111122223333")
+		k.Manager = cmp.Or(k.Manager, "CUSTOMER")
+		k.State = cmp.Or(k.State, "Enabled")
 		if k.Created.IsZero() {
 			k.Created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 		}
@@ -180,82 +175,98 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	switch op {
 	case "ListKeys":
-		limit, start, err := paging(in, 100, 1000)
-		if err != nil {
-			writeError(w, 400, "ValidationException", err.Error())
-			return
-		}
-		end := min(start+limit, len(keys))
-		out := map[string]any{"Truncated": end < len(keys)}
-		entries := []map[string]string{}
-		for _, k := range keys[start:end] {
-			entries = append(entries, map[string]string{"KeyId": k.ID, "KeyArn": k.ARN()})
-		}
-		out["Keys"] = entries
-		if end < len(keys) {
-			out["NextMarker"] = marker(end)
-		}
-		writeJSON(w, out)
+		listKeys(w, in, keys)
 	case "DescribeKey":
-		k, found := find(keys, str(in["KeyId"]))
-		if !found {
-			writeError(w, 400, "NotFoundException", "Key '"+str(in["KeyId"])+"' does not exist")
-			return
-		}
-		md := map[string]any{
-			"AWSAccountId": k.Account, "Arn": k.ARN(), "KeyId": k.ID,
-			"CreationDate": epoch(k.Created), "Description": k.Description,
-			"Enabled": k.State == "Enabled", "KeyManager": k.Manager, "KeyState": k.State,
-			"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT", "Origin": "AWS_KMS",
-			"MultiRegion": k.MultiRegion,
-		}
-		if !k.DeletionDate.IsZero() && k.State == "PendingDeletion" {
-			md["DeletionDate"] = epoch(k.DeletionDate)
-		}
-		if k.State == "PendingReplicaDeletion" && k.PendingWindowDays > 0 {
-			md["PendingDeletionWindowInDays"] = k.PendingWindowDays
-		}
-		writeJSON(w, map[string]any{"KeyMetadata": md})
+		describeKey(w, in, keys)
 	case "ListAliases":
-		var all []map[string]any
-		for _, k := range keys {
-			for _, a := range k.Aliases {
-				all = append(all, map[string]any{
-					"AliasName": a, "TargetKeyId": k.ID,
-					"AliasArn": fmt.Sprintf("arn:aws:kms:%s:%s:%s", k.Region, k.Account, a),
-				})
-			}
-		}
-		limit, start, err := paging(in, 50, 100)
-		if err != nil {
-			writeError(w, 400, "ValidationException", err.Error())
-			return
-		}
-		end := min(start+limit, len(all))
-		out := map[string]any{"Aliases": nonNil(all[min(start, len(all)):end]), "Truncated": end < len(all)}
-		if end < len(all) {
-			out["NextMarker"] = marker(end)
-		}
-		writeJSON(w, out)
+		listAliases(w, in, keys)
 	case "ListResourceTags":
-		k, found := find(keys, str(in["KeyId"]))
-		if !found {
-			writeError(w, 400, "NotFoundException", "Key does not exist")
-			return
-		}
-		names := make([]string, 0, len(k.Tags))
-		for n := range k.Tags {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		tags := []map[string]string{}
-		for _, n := range names {
-			tags = append(tags, map[string]string{"TagKey": n, "TagValue": k.Tags[n]})
-		}
-		writeJSON(w, map[string]any{"Tags": tags, "Truncated": false})
+		listResourceTags(w, in, keys)
 	default:
 		writeError(w, 400, "UnknownOperationException", "not implemented by the fake: "+op)
 	}
+}
+
+func listKeys(w http.ResponseWriter, in map[string]any, keys []Key) {
+	limit, start, err := paging(in, 100, 1000)
+	if err != nil {
+		writeError(w, 400, "ValidationException", err.Error())
+		return
+	}
+	end := min(start+limit, len(keys))
+	out := map[string]any{"Truncated": end < len(keys)}
+	entries := []map[string]string{}
+	for _, k := range keys[start:end] {
+		entries = append(entries, map[string]string{"KeyId": k.ID, "KeyArn": k.ARN()})
+	}
+	out["Keys"] = entries
+	if end < len(keys) {
+		out["NextMarker"] = marker(end)
+	}
+	writeJSON(w, out)
+}
+
+func describeKey(w http.ResponseWriter, in map[string]any, keys []Key) {
+	k, found := find(keys, str(in["KeyId"]))
+	if !found {
+		writeError(w, 400, "NotFoundException", "Key '"+str(in["KeyId"])+"' does not exist")
+		return
+	}
+	md := map[string]any{
+		"AWSAccountId": k.Account, "Arn": k.ARN(), "KeyId": k.ID,
+		"CreationDate": epoch(k.Created), "Description": k.Description,
+		"Enabled": k.State == "Enabled", "KeyManager": k.Manager, "KeyState": k.State,
+		"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT", "Origin": "AWS_KMS",
+		"MultiRegion": k.MultiRegion,
+	}
+	if !k.DeletionDate.IsZero() && k.State == "PendingDeletion" {
+		md["DeletionDate"] = epoch(k.DeletionDate)
+	}
+	if k.State == "PendingReplicaDeletion" && k.PendingWindowDays > 0 {
+		md["PendingDeletionWindowInDays"] = k.PendingWindowDays
+	}
+	writeJSON(w, map[string]any{"KeyMetadata": md})
+}
+
+func listAliases(w http.ResponseWriter, in map[string]any, keys []Key) {
+	var all []map[string]any
+	for _, k := range keys {
+		for _, a := range k.Aliases {
+			all = append(all, map[string]any{
+				"AliasName": a, "TargetKeyId": k.ID,
+				"AliasArn": fmt.Sprintf("arn:aws:kms:%s:%s:%s", k.Region, k.Account, a),
+			})
+		}
+	}
+	limit, start, err := paging(in, 50, 100)
+	if err != nil {
+		writeError(w, 400, "ValidationException", err.Error())
+		return
+	}
+	end := min(start+limit, len(all))
+	out := map[string]any{"Aliases": nonNil(all[min(start, len(all)):end]), "Truncated": end < len(all)}
+	if end < len(all) {
+		out["NextMarker"] = marker(end)
+	}
+	writeJSON(w, out)
+}
+
+func listResourceTags(w http.ResponseWriter, in map[string]any, keys []Key) {
+	k, found := find(keys, str(in["KeyId"]))
+	if !found {
+		writeError(w, 400, "NotFoundException", "Key does not exist")
+		return
+	}
+	names := make([]string, 0, len(k.Tags))
+	for n := range k.Tags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	tags := []map[string]string{}
+	for _, n := range names {
+		tags = append(tags, map[string]string{"TagKey": n, "TagValue": k.Tags[n]})
+	}
+	writeJSON(w, map[string]any{"Tags": tags, "Truncated": false})
 }
 
 func nonNil(s []map[string]any) []map[string]any {
