@@ -33,7 +33,9 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 	if s.SARIFFile != "" && writeSARIFReport(d, s, log, *res, workspace) {
 		outputs["sarif-file"] = s.SARIFFile
 	}
-	publish(ctx, d, s, log, *res)
+	if id := publish(ctx, d, s, log, *res); id != "" {
+		outputs["sarif-id"] = id
+	}
 	if log.InActions() {
 		if err := annotations.Write(log.Writer(), *res, annotations.Options{}); err != nil {
 			log.Warningf("annotations: %v", err)

@@ -31,16 +31,19 @@ type Settings struct {
 	ConfigPath      string // the file read, empty if none
 	SARIFFile       string
 	UploadSARIF     bool
-	Category        string
-	Comment         CommentMode
-	GitHubToken     string
-	ReportJSON      string
-	Remediate       RemediateMode
-	RemediateOn     finding.Severity
-	ReEnable        bool
-	OnScanError     ScanErrorPolicy
-	MaxConcurrency  int
-	Timeout         time.Duration
+	// WaitForProcessing (wait-for-processing) waits, bounded, for code
+	// scanning to process the upload.
+	WaitForProcessing bool
+	Category          string
+	Comment           CommentMode
+	GitHubToken       string
+	ReportJSON        string
+	Remediate         RemediateMode
+	RemediateOn       finding.Severity
+	ReEnable          bool
+	OnScanError       ScanErrorPolicy
+	MaxConcurrency    int
+	Timeout           time.Duration
 
 	Identity
 
@@ -415,6 +418,7 @@ func (r *reader) regions(name string) []string {
 func (s *Settings) applyReports(r *reader) {
 	s.SARIFFile = r.get("sarif-file").text
 	s.UploadSARIF = r.boolean("upload-sarif")
+	s.WaitForProcessing = r.boolean("wait-for-processing")
 	s.Category = r.oneLine("category")
 	s.Comment = choice(r, "comment", CommentUpsert, CommentOff)
 	s.GitHubToken = r.get("github-token").text
