@@ -65,7 +65,7 @@ func Run(ctx context.Context, d Deps) int {
 
 	runCtx, cancel := context.WithTimeout(ctx, settings.Timeout)
 	defer cancel()
-	res := finding.Result{ScanTime: d.Now().UTC()}
+	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: settings.Warnings}
 	targets, clients, err := resolveTargets(runCtx, d, settings, log, &res)
 	if err != nil {
 		// A workflow without id-token: write cannot use role-to-assume:

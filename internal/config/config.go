@@ -49,6 +49,13 @@ type Settings struct {
 
 	Allow []AllowEntry
 
+	// AWSRegion (aws-region) is the region of the base identity's calls;
+	// empty: AWS_REGION, else the first region scanned, else us-east-1.
+	AWSRegion string
+	// Warnings are settings accepted with a caveat (a region name the pinned
+	// SDK does not list); the run reports them.
+	Warnings []string
+
 	// InActions is true when running as a GitHub Action (GITHUB_ACTIONS=true).
 	InActions bool
 	// Help is true when --help was asked for; nothing else is set.
@@ -280,8 +287,9 @@ func (v value) err(msg string, a ...any) error {
 // reader turns the merged values into typed settings, collecting one error
 // per bad value.
 type reader struct {
-	values map[string]value
-	errs   []error
+	values   map[string]value
+	errs     []error
+	warnings []string
 }
 
 func (r *reader) get(name string) value { return r.values[name] }
@@ -366,6 +374,7 @@ func (s *Settings) apply(values map[string]value) []error {
 	s.applyRemediation(r)
 	s.applyRun(r)
 	s.applyAccounts(r)
+	s.Warnings = r.warnings
 	return r.errs
 }
 
@@ -403,6 +412,9 @@ func (r *reader) regions(name string) []string {
 			r.add(v.err("%v", err))
 			bad = true
 			continue
+		}
+		if w := RegionWarning(region); w != "" && !slices.Contains(regions, region) {
+			r.warnings = append(r.warnings, w)
 		}
 		if !slices.Contains(regions, region) {
 			regions = append(regions, region)
@@ -443,6 +455,12 @@ func (s *Settings) applyAccounts(r *reader) {
 			r.add(v.err("%v", err))
 		}
 		s.RoleToAssume = v.text
+	}
+	if v := r.get("aws-region"); v.text != "" {
+		if err := ValidateRegion(v.text); err != nil {
+			r.add(v.err("%v", err))
+		}
+		s.AWSRegion = v.text
 	}
 	s.Audience = r.get("audience").text
 	// An empty role-session-name (or audience) means creds' default.
