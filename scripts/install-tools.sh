@@ -15,6 +15,7 @@
 #   goreleaser        go  github.com/goreleaser/goreleaser/v2 (release builds)
 #   ShellCheck (apt)  lints shell; actionlint runs it on run: scripts
 #   container         apt buildah podman runc (needs root)
+#   xmllint           apt libxml2-utils (the JUnit report's schema check)
 #   all               every component above
 #
 # Idempotent: a tool already present at its pinned version is skipped, so a
@@ -44,6 +45,7 @@ BUILDAH_VERSION=1.28.2+ds1-3+deb12u1+b3
 PODMAN_VERSION=4.3.1+ds1-8+deb12u1+b3
 RUNC_VERSION=1.1.5+ds1-1+deb12u1
 SHELLCHECK_VERSION=0.9.0-1
+LIBXML2_UTILS_VERSION=2.9.14+dfsg-1.3~deb12u6
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
 
@@ -100,6 +102,15 @@ shellcheck_tool() {
   apt_install "shellcheck=${SHELLCHECK_VERSION}"
 }
 
+xmllint_tool() {
+  if command -v xmllint >/dev/null; then
+    log "xmllint present"
+    return
+  fi
+  log "installing libxml2-utils (xmllint) from Debian"
+  apt_install "libxml2-utils=${LIBXML2_UTILS_VERSION}"
+}
+
 apt_tools() {
   if command -v buildah >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null; then
     log "buildah $(buildah --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), runc present"
@@ -120,7 +131,8 @@ install_component() {
     goreleaser) go_tool goreleaser "github.com/goreleaser/goreleaser/v2@${GORELEASER_VERSION}" "${GORELEASER_VERSION#v}" ;;
     shellcheck) shellcheck_tool ;;
     container) apt_tools ;;
-    all) for c in lint sarif-multitool golangci-lint goreleaser container; do install_component "$c"; done ;;
+    xmllint) xmllint_tool ;;
+    all) for c in lint sarif-multitool golangci-lint goreleaser container xmllint; do install_component "$c"; done ;;
     *) log "unknown component '$1' (see the header of $0)"; exit 2 ;;
   esac
 }

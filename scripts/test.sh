@@ -13,7 +13,7 @@ start=$(date +%s)
 step() { printf '\n== %s (+%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 step "Install pinned tools"
-components=(lint sarif-multitool golangci-lint goreleaser)
+components=(lint sarif-multitool golangci-lint xmllint goreleaser)
 [ "${SKIP_CONTAINER:-}" = 1 ] || components+=(container)
 scripts/install-tools.sh "${components[@]}"
 export PATH="$PWD/.tools/bin:$PWD/.tools/npm/node_modules/.bin:$PATH"
@@ -23,7 +23,7 @@ go build ./...
 go build -o /dev/null .
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 
 step "go vet"

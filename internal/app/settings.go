@@ -19,6 +19,7 @@ func loadSettings(d Deps, log *console.Console) (s config.Settings, code int, do
 		return s, ExitPass, true
 	}
 	log.Mask(s.GitHubToken)
+	log.Mask(s.WebhookURL)
 	if s.ConfigPath != "" {
 		log.Infof("Config file: %s (%d allowlist entries)", s.ConfigPath, len(s.Allow))
 	}

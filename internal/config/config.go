@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -18,6 +19,9 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
+
+// WebhookEnv is the environment variable the CLI reads webhook-url from.
+const WebhookEnv = "KMS_DELETION_GATE_WEBHOOK_URL"
 
 // Settings is the validated configuration of one run.
 type Settings struct {
@@ -38,6 +42,10 @@ type Settings struct {
 	Comment           CommentMode
 	GitHubToken       string
 	ReportJSON        string
+	Issue             IssueMode
+	JUnitFile         string
+	OCSFFile          string
+	WebhookURL        string // secret: masked, never printed
 	Remediate         RemediateMode
 	RemediateOn       finding.Severity
 	ReEnable          bool
@@ -169,6 +177,13 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 	if _, ok := explicit["github-token"]; !ok {
 		if t := env.Getenv("GITHUB_TOKEN"); t != "" && !s.InActions {
 			explicit["github-token"] = value{text: t, source: "env GITHUB_TOKEN"}
+		}
+	}
+	// A secret on a command line is visible to every process: the CLI also
+	// reads the webhook from the environment.
+	if _, ok := explicit["webhook-url"]; !ok {
+		if u := env.Getenv(WebhookEnv); u != "" && !s.InActions {
+			explicit["webhook-url"] = value{text: u, source: "env " + WebhookEnv}
 		}
 	}
 
@@ -438,6 +453,24 @@ func (s *Settings) applyReports(r *reader) {
 		s.GitHubToken = ""
 	}
 	s.ReportJSON = r.get("report-json").text
+	s.Issue = choice(r, "issue", IssueUpsert, IssueOff)
+	s.JUnitFile = r.get("junit-file").text
+	s.OCSFFile = r.get("ocsf-file").text
+	s.WebhookURL = r.webhookURL("webhook-url")
+}
+
+// webhookURL reads a secret http(s) URL. Its errors never quote it.
+func (r *reader) webhookURL(name string) string {
+	v := r.get(name)
+	if v.text == "" {
+		return ""
+	}
+	u, err := url.Parse(v.text)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(v.text, " \r\n") {
+		r.add(v.err("is not an http(s) URL (the value is a secret and is not shown)"))
+		return ""
+	}
+	return v.text
 }
 
 // applyRemediation reads what is done about findings.
@@ -527,8 +560,11 @@ Flags:
 `)
 	for _, in := range Inputs {
 		def := in.Default
-		if in.Secret {
+		switch in.Name {
+		case "github-token":
 			def = "$GITHUB_TOKEN"
+		case "webhook-url":
+			def = "$" + WebhookEnv
 		}
 		fmt.Fprintf(w, "  --%s (default %q)\n      %s\n", in.Name, def, in.Description)
 	}

@@ -31,3 +31,12 @@ const (
 	CommentUpsert CommentMode = "upsert" // one comment, updated in place
 	CommentOff    CommentMode = "off"    // no comment
 )
+
+// IssueMode is the issue setting: the scheduled audit issue.
+type IssueMode string
+
+// Issue modes.
+const (
+	IssueUpsert IssueMode = "upsert" // one issue per category, updated in place, closed when all clear
+	IssueOff    IssueMode = "off"    // no issue
+)

@@ -30,19 +30,22 @@ const (
 )
 
 func secretSuite(t *testing.T, rec *recorder) {
-	srv := moto.Start(t)
-	seedTime := time.Now()
-	seedKey(t, srv, "us-east-1", "pending", map[string]string{"team": "payments"}, "alias/orders-old", 7)
-	seedKey(t, srv, "us-east-1", "pending 2", nil, "", 20)
-	now := seedTime.Add(shiftDays * 24 * time.Hour)
-
+	now := time.Now().Add(shiftDays * 24 * time.Hour)
+	// Each run gets its own moto: the action cancels a deletion, which a
+	// shared server would let the parallel CLI run see or not, by timing.
+	seeded := func(t *testing.T) *moto.Server {
+		srv := moto.Start(t)
+		seedKey(t, srv, "us-east-1", "pending", map[string]string{"team": "payments"}, "alias/orders-old", 7)
+		seedKey(t, srv, "us-east-1", "pending 2", nil, "", 20)
+		return srv
+	}
 	t.Run("action: OIDC, assume role, upload, comment, cancel", func(t *testing.T) {
 		t.Parallel()
-		secretsInAction(t, rec, srv, now)
+		secretsInAction(t, rec, seeded(t), now)
 	})
 	t.Run("CLI: token from the environment", func(t *testing.T) {
 		t.Parallel()
-		secretsInCLI(t, rec, srv, now)
+		secretsInCLI(t, rec, seeded(t), now)
 	})
 }
 

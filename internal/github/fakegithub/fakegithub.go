@@ -1,6 +1,6 @@
 // Package fakegithub is an in-memory GitHub REST server for tests. It speaks
 // the subset of the API kms-deletion-gate calls (code scanning SARIF uploads,
-// issue comments, pull requests, check runs) and validates every request it
+// issue comments, pull requests, check runs, issues) and validates every request it
 // receives and every response it sends against GitHub's own OpenAPI
 // description, so a test that passes against it sends what GitHub accepts.
 // Validation failures are collected; New makes the test fail on any of them.
@@ -64,6 +64,10 @@ type Options struct {
 	// ReadOnly makes writes to issues and checks fail with 403 "Resource not
 	// accessible by integration", as for a fork's pull_request token.
 	ReadOnly bool
+	// NoPushAccess makes the fake drop the labels of issues this token
+	// creates or updates, silently, as GitHub does for a token without push
+	// access.
+	NoPushAccess bool
 	// CodeScanningDisabled makes code scanning calls fail with 403, as for a
 	// private repository without GitHub Advanced Security.
 	CodeScanningDisabled bool
@@ -170,6 +174,7 @@ type Server struct {
 	faults     map[string][]Fault
 	pulls      map[int]*PullRequest
 	comments   map[int64]*Comment
+	issues     map[int]*Issue
 	nextID     int64
 	uploads    []*SARIFUpload
 	processing []ProcessingStatus
@@ -218,6 +223,7 @@ func NewServer(opts Options) (*Server, error) {
 		faults:     map[string][]Fault{},
 		pulls:      map[int]*PullRequest{},
 		comments:   map[int64]*Comment{},
+		issues:     map[int]*Issue{},
 		nextID:     1000,
 		processing: []ProcessingStatus{{Status: "complete"}},
 	}
@@ -475,6 +481,14 @@ func (s *Server) handle(op string, params map[string]string, query url.Values, b
 		return s.listPullFiles(op, params, query)
 	case OpCreateCheckRun:
 		return s.createCheckRun(op, body)
+	case OpListIssues:
+		return s.listIssues(query)
+	case OpCreateIssue:
+		return s.createIssue(op, body)
+	case OpGetIssue:
+		return s.getIssue(op, params)
+	case OpUpdateIssue:
+		return s.updateIssue(op, params, body)
 	}
 	s.errs = append(s.errs, fmt.Errorf("%s: described but not implemented by the fake", op))
 	return reply{status: http.StatusNotImplemented, body: basicError("Not implemented by the fake", ""), anyStatus: true}

@@ -184,7 +184,7 @@ func TestValidationCatchesBadTraffic(t *testing.T) {
 		{"short sha", "POST", "/repos/o/r/code-scanning/sarifs", map[string]any{"commit_sha": "abc", "ref": "refs/heads/main", "sarif": "x"}, nil, "commit_sha"},
 		{"unknown field", "POST", "/repos/o/r/code-scanning/sarifs", map[string]any{"commit_sha": sha40, "ref": "refs/heads/main", "sarif": "x", "category": "c"}, nil, "category"},
 		{"missing body", "POST", "/repos/o/r/issues/1/comments", map[string]any{}, nil, "body"},
-		{"undescribed path", "GET", "/repos/o/r/issues/1", nil, nil, "no such operation"},
+		{"undescribed path", "GET", "/repos/o/r/releases", nil, nil, "no such operation"},
 		{"undocumented fault", "GET", "/repos/o/r/pulls/1", nil, &Fault{Status: 418}, "not one GitHub documents"},
 	}
 	for _, tc := range tests {

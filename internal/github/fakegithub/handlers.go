@@ -88,6 +88,9 @@ func (s *Server) issueNumber(params map[string]string) (int, bool) {
 		return 0, false
 	}
 	_, ok := s.pulls[n]
+	if !ok {
+		_, ok = s.issues[n]
+	}
 	return n, ok
 }
 

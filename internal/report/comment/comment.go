@@ -35,6 +35,13 @@ type Options struct {
 	Category string
 	// MaxBytes overrides the size limit (tests); default MaxBytes.
 	MaxBytes int
+	// Marker replaces the hidden first line (another kind of body, such as
+	// the audit issue, is found by its own marker); default MarkerFor(Category).
+	Marker string
+	// Before is Markdown placed right after the verdict and After Markdown
+	// placed at the end; the caller escapes what they hold. Both count
+	// towards MaxBytes and are kept whole: rows are dropped first.
+	Before, After string
 }
 
 // Cell limits, in runes of the untrusted input before escaping.
@@ -102,7 +109,7 @@ func Render(res finding.Result, opts Options) string {
 		return body
 	}
 	// Only reachable with a limit far below GitHub's.
-	return MarkerFor(opts.Category) + "\n" + r.verdict() + "\n\n" + r.moreNotice(len(rows)) + "\n"
+	return r.marker() + "\n" + r.verdict() + "\n\n" + r.moreNotice(len(rows)) + "\n"
 }
 
 func sorted(in []finding.Finding) []finding.Finding {
@@ -136,10 +143,17 @@ func pending(f finding.Finding) bool {
 	return f.RuleID == finding.RulePendingDeletion || f.RuleID == finding.RulePendingReplicaDeletion
 }
 
+func (r renderer) marker() string {
+	if r.opts.Marker != "" {
+		return r.opts.Marker
+	}
+	return MarkerFor(r.opts.Category)
+}
+
 // render builds the body with the first n rows.
 func (r renderer) render(n int) string {
 	var b strings.Builder
-	b.WriteString(MarkerFor(r.opts.Category))
+	b.WriteString(r.marker())
 	b.WriteString("\n")
 	if r.opts.Category != "" {
 		b.WriteString("### KMS keys pending deletion · " + escape.Markdown(r.opts.Category, maxShort) + "\n\n")
@@ -148,6 +162,9 @@ func (r renderer) render(n int) string {
 	}
 	b.WriteString(r.verdict())
 	b.WriteString("\n")
+	if r.opts.Before != "" {
+		b.WriteString("\n" + strings.TrimRight(r.opts.Before, "\n") + "\n")
+	}
 	if len(r.res.Errors) > 0 {
 		fmt.Fprintf(&b, "\n⚠️ **Scan incomplete**: %d %s could not be scanned, so keys may be missing from this list. %s\n",
 			len(r.res.Errors), plural(len(r.res.Errors), "target", "targets"), r.seeRun("See the run"))
@@ -165,6 +182,9 @@ func (r renderer) render(n int) string {
 	r.remediation(&b, r.rows[:n])
 	r.cancelCommands(&b, r.rows[:n])
 	r.warnings(&b)
+	if r.opts.After != "" {
+		b.WriteString("\n" + strings.TrimRight(r.opts.After, "\n") + "\n")
+	}
 	return b.String()
 }
 

@@ -334,3 +334,31 @@ func TestTimeFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestBeforeAfterAndMarkerKeptWhileRowsDrop(t *testing.T) {
+	t.Parallel()
+	res := finding.Result{ScanTime: scanTime, Scanned: scanned(2), FailOn: finding.SeverityHigh, Passed: true}
+	for i := range 40 {
+		res.Findings = append(res.Findings, pendingKey("111122223333", "us-east-1", fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), time.Duration(40-i)*24*time.Hour, finding.SeverityMedium))
+	}
+	before := "**Changes since the last run**\n\n- 3 new keys"
+	after := "<!-- kms-deletion-gate-state v1 QUJD -->"
+	marker := "<!-- kms-deletion-gate audit -->"
+	full := Render(res, Options{Marker: marker, Before: before, After: after})
+	small := Render(res, Options{Marker: marker, Before: before, After: after, MaxBytes: 4000})
+	for name, body := range map[string]string{"full": full, "small": small} {
+		if !strings.HasPrefix(body, marker+"\n") {
+			t.Errorf("%s: first line %q, want the marker", name, strings.SplitN(body, "\n", 2)[0])
+		}
+		if !strings.Contains(body, "\n"+before+"\n") || !strings.HasSuffix(body, "\n"+after+"\n") {
+			t.Errorf("%s: before/after sections missing or not whole", name)
+		}
+		// Before sits between the verdict and the table.
+		if v, b, tbl := strings.Index(body, "Gate"), strings.Index(body, before), strings.Index(body, "| Deletion date"); !(v < b && b < tbl) {
+			t.Errorf("%s: verdict %d, before %d, table %d: out of order", name, v, b, tbl)
+		}
+	}
+	if len(small) > 4000 || strings.Count(small, "\n| ") >= strings.Count(full, "\n| ") {
+		t.Errorf("small body %d bytes with %d rows; want under 4000 with fewer rows than %d", len(small), strings.Count(small, "\n| "), strings.Count(full, "\n| "))
+	}
+}
