@@ -71,11 +71,14 @@ trap 'exit 130' INT TERM
 log "tools"
 "${ROOT}/scripts/install-tools.sh" container
 kdg_ensure_moto || fail "moto_server (moto[server]==5.2.1) is not available"
-for t in moto_server aws python3 go; do
+PREBUILT="${KDG_E2E_IMAGE:-}"
+# Go makes the builder base image; a prebuilt image needs none.
+needed=(moto_server aws python3)
+[[ -n "${PREBUILT}" ]] || needed+=(go)
+for t in "${needed[@]}"; do
   command -v "$t" >/dev/null || fail "$t not found (moto_server and the AWS CLI come with the machine image)"
 done
 
-PREBUILT="${KDG_E2E_IMAGE:-}"
 if [[ -z "${PREBUILT}" ]]; then
 # --- 2. local base images -------------------------------------------------
 # Tags name their content, so an image is rebuilt only when its input changes.
