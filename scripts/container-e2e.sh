@@ -372,18 +372,19 @@ pass "fail-on none: result=pass total=3, SARIF written"
 
 log "case 3: an allowlist in the default config path approves every key"
 mkdir -p "${WS}/.github"
+EXPIRES="$(date -u -d '+90 days' +%Y-%m-%d)"  # within max-allow-days (365)
 cat >"${WS}/.github/kms-deletion-gate.yml" <<EOF
 allow:
   - key: ${KEY_HIGH}
     reason: "e2e: orders-v1 retired, data re-encrypted (CHG-1042)"
-    expires: 2099-12-31
+    expires: ${EXPIRES}
   - key: ${KEY_MED_A}
     reason: "e2e: reports key retired"
-    expires: 2099-12-31
+    expires: ${EXPIRES}
   - key: ${KEY_MED_B}
     region: ${REGION_B}
     reason: "e2e: archive moved"
-    expires: 2099-12-31
+    expires: ${EXPIRES}
 EOF
 run_action allowlisted "${STATIC_INPUTS[@]}"
 rm -f "${WS}/.github/kms-deletion-gate.yml"

@@ -34,11 +34,15 @@ kdg_mark_used "$used" Decrypt "$(date -u -d '-2 days' +%Y-%m-%dT%H:%M:%SZ)"
 export GITHUB_STEP_SUMMARY="$PWD/$out/summary.md"
 : >"$GITHUB_STEP_SUMMARY"
 
+# Allowlist entries may not expire more than max-allow-days (365) ahead:
+# the demo's entry is dated 90 days from today.
+sed "s/expires: .*/expires: $(date -u -d '+90 days' +%Y-%m-%d)/" scripts/demo/kms-deletion-gate.yml >"$out/kms-deletion-gate.yml"
+
 echo "== Scanning"
 set +e
 (cd scripts/demo && "../../$out/kms-deletion-gate" \
   --regions us-east-1,eu-west-1 \
-  --config kms-deletion-gate.yml \
+  --config "../../$out/kms-deletion-gate.yml" \
   --report-json "../../$out/report.json" \
   --sarif-file "../../$out/report.sarif" \
   --cloudtrail true --upload-sarif false --comment off)

@@ -65,7 +65,13 @@ func Run(ctx context.Context, d Deps) int {
 
 	runCtx, cancel := context.WithTimeout(ctx, settings.Timeout)
 	defer cancel()
-	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: settings.Warnings}
+	workspace := workflow.Workspace(d.Getenv)
+	deletions, planWarnings, err := readPlans(runCtx, settings, workspace)
+	if err != nil {
+		log.Errorf("bad configuration: %v", err)
+		return ExitBadConfig
+	}
+	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: append(settings.Warnings, planWarnings...)}
 	targets, clients, err := resolveTargets(runCtx, d, settings, log, &res)
 	if err != nil {
 		// A workflow without id-token: write cannot use role-to-assume:
@@ -74,11 +80,16 @@ func Run(ctx context.Context, d Deps) int {
 		return ExitBadConfig
 	}
 	scanTargets(runCtx, settings, log, targets, &res)
+	pr := newPRContext(d, settings)
+	deletions = settleRemovals(runCtx, log, pr, deletions, &res)
+	addPlanned(runCtx, settings, log, clients, deletions, &res)
 	gatherEvidence(runCtx, settings, log, clients, &res)
-	applyPolicy(settings, &res)
-	remediateFindings(runCtx, settings, log, clients, &res)
-	workspace := workflow.Workspace(d.Getenv)
 	locateInRepository(runCtx, workspace, d.IaC, &res)
+	scopeFindings(runCtx, settings, log, pr, &res)
+	locateRemoved(runCtx, log, pr, &res)
+	trusted, added := trustedAllowlist(runCtx, settings, log, pr, workspace, &res)
+	applyPolicy(settings, trusted, added, &res)
+	remediateFindings(runCtx, settings, log, clients, &res)
 
 	// Reports get their own bound: a scan that used up the timeout must still
 	// leave complete local reports.

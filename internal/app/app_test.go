@@ -189,7 +189,7 @@ func TestEndToEndAgainstMoto(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("allow:\n")
 		for id := range s.pending {
-			b.WriteString("  - key: " + id + "\n    reason: decommissioned (CHG-1)\n    expires: 2099-01-01\n")
+			b.WriteString("  - key: " + id + "\n    reason: decommissioned (CHG-1)\n    expires: " + soon() + "\n")
 		}
 		cfg := filepath.Join(t.TempDir(), "kdg.yml")
 		if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {

@@ -268,7 +268,9 @@ func TestAuditIssueWithoutScopeWarns(t *testing.T) {
 
 	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo-org", Repo: "infra"})
 	env = scheduleEnv(t, gh, "pull_request")
-	if r := auditRun(t, env, now, "--comment", "off"); r.code != app.ExitFail || len(gh.Calls(fakegithub.OpListIssues, fakegithub.OpCreateIssue)) != 0 {
+	// fail-scope all: the pending key fails the run as on a schedule (under
+	// the pull_request default, change, a pull request touching no key passes).
+	if r := auditRun(t, env, now, "--comment", "off", "--fail-scope", "all"); r.code != app.ExitFail || len(gh.Calls(fakegithub.OpListIssues, fakegithub.OpCreateIssue)) != 0 {
 		t.Errorf("pull request: exit %d, issue calls %d; want none\n%s", r.code, len(gh.Calls(fakegithub.OpListIssues, fakegithub.OpCreateIssue)), r.log)
 	}
 }

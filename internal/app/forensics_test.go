@@ -43,7 +43,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	)
 
 	cfg := filepath.Join(t.TempDir(), "kdg.yml")
-	if err := os.WriteFile(cfg, []byte("allow:\n  - key: "+allowedID+"\n    reason: intended (CHG-7)\n    expires: 2099-01-01\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("allow:\n  - key: "+allowedID+"\n    reason: intended (CHG-7)\n    expires: "+soon()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	state := func(id string) string {

@@ -24,7 +24,10 @@ func TestPullRequestRunPublishes(t *testing.T) {
 	s := seed(t, srv, "us-east-1")
 	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo-org", Repo: "infra"})
 	sha := strings.Repeat("ab", 20)
-	gh.AddPullRequest(fakegithub.PullRequest{Number: 7, HeadSHA: sha, HeadRef: "retire-key", BaseRef: "main", BaseSHA: strings.Repeat("cd", 20), MergeCommitSHA: sha})
+	// The pull request changes infra/main.tf, which references one pending
+	// key: under fail-scope change (the default on pull_request) that key
+	// fails the gate, and the others are elsewhere in the account.
+	gh.AddPullRequest(fakegithub.PullRequest{Number: 7, HeadSHA: sha, HeadRef: "retire-key", BaseRef: "main", BaseSHA: strings.Repeat("cd", 20), MergeCommitSHA: sha, Files: []string{"infra/main.tf"}})
 
 	var aliased, aliasedID string
 	for id, alias := range s.aliases {

@@ -34,14 +34,32 @@ func gatherEvidence(ctx context.Context, s config.Settings, log *console.Console
 	if len(res.Findings) == 0 || clients == nil {
 		return
 	}
-	done := log.Group(fmt.Sprintf("Gathering evidence for %d finding(s)", len(res.Findings)))
-	res.Warnings = append(res.Warnings, forensics.Enrich(ctx, res.Findings, clients.forensics, forensics.Options{
+	// A planned deletion whose key was not found has no usage to ask for.
+	idx, sub := subset(res.Findings, func(f finding.Finding) bool { return f.Planned == nil || f.Planned.Live })
+	done := log.Group(fmt.Sprintf("Gathering evidence for %d finding(s)", len(sub)))
+	res.Warnings = append(res.Warnings, forensics.Enrich(ctx, sub, clients.forensics, forensics.Options{
 		ScanTime:      res.ScanTime,
 		RecentUseDays: recentUseDays(s.RecentUseDays),
 		CloudTrail:    s.CloudTrail,
 		Concurrency:   s.MaxConcurrency,
 	})...)
+	for i, j := range idx {
+		res.Findings[j] = sub[i]
+	}
 	done()
+}
+
+// subset copies the findings keep selects, with their indexes in all.
+func subset(all []finding.Finding, keep func(finding.Finding) bool) ([]int, []finding.Finding) {
+	var idx []int
+	var out []finding.Finding
+	for i, f := range all {
+		if keep(f) {
+			idx = append(idx, i)
+			out = append(out, f)
+		}
+	}
+	return idx, out
 }
 
 // recentUseDays maps the input to forensics' convention, where 0 means its
@@ -53,14 +71,17 @@ func recentUseDays(days int) int {
 	return days
 }
 
-func applyPolicy(s config.Settings, res *finding.Result) {
+// applyPolicy judges the findings with the trusted allowlist, then notes
+// the entries the pull request added (which approve nothing).
+func applyPolicy(s config.Settings, trusted, added []config.AllowEntry, res *finding.Result) {
 	policy.Policy{
 		CriticalDays: s.CriticalDays,
 		HighDays:     s.HighDays,
 		FailOn:       s.FailOn,
-		Allow:        s.Allow,
+		Allow:        trusted,
 		Now:          res.ScanTime,
 	}.Apply(res)
+	policy.MarkAddedByChange(res, added)
 	if len(res.Errors) > 0 && s.OnScanError == config.ScanErrorFail {
 		// A gate that skipped a target has not passed.
 		res.Passed = false
@@ -84,10 +105,15 @@ func remediateFindings(ctx context.Context, s config.Settings, log *console.Cons
 // locateInRepository finds the lines of the workspace's infrastructure code
 // that reference each finding's key.
 func locateInRepository(ctx context.Context, workspace string, bounds iac.Options, res *finding.Result) {
-	if len(res.Findings) == 0 {
+	// A planned deletion keeps its one location: the line declaring it.
+	idx, sub := subset(res.Findings, func(f finding.Finding) bool { return f.Planned == nil })
+	if len(sub) == 0 {
 		return
 	}
-	stats, err := iac.Locate(ctx, workspace, res.Findings, bounds)
+	stats, err := iac.Locate(ctx, workspace, sub, bounds)
+	for i, j := range idx {
+		res.Findings[j] = sub[i]
+	}
 	if err != nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("searching the repository for references to the keys: %v", err))
 	}

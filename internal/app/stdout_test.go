@@ -78,7 +78,7 @@ func TestCLIStdoutIsTheTable(t *testing.T) {
 	}
 	cfg := filepath.Join(t.TempDir(), "kdg.yml")
 	yml := "allow:\n" +
-		"  - key: " + approved + "\n    reason: retired (CHG-1)\n    expires: 2099-01-01\n" +
+		"  - key: " + approved + "\n    reason: retired (CHG-1)\n    expires: " + soon() + "\n" +
 		"  - key: " + expired + "\n    reason: old approval\n    expires: 2020-01-01\n"
 	if err := os.WriteFile(cfg, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)

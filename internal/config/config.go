@@ -53,6 +53,17 @@ type Settings struct {
 	MaxConcurrency    int
 	Timeout           time.Duration
 
+	// TerraformPlans and ChangeSets are the paths of the plans to judge.
+	TerraformPlans []string
+	ChangeSets     []string
+	// FailScope is ScopeAll or ScopeChange, resolved from the event when
+	// not given.
+	FailScope FailScope
+	// AllowlistFrom says which allowlist approves on a pull request.
+	AllowlistFrom AllowlistSource
+	// MaxAllowDays bounds how far ahead an allowlist entry may expire.
+	MaxAllowDays int
+
 	Identity
 
 	Allow []AllowEntry
@@ -209,6 +220,15 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 		values[k] = v
 	}
 	errs = append(errs, s.apply(values)...)
+	if s.FailScope == "" {
+		s.FailScope = ScopeAll
+		if IsPullRequestEvent(env.Getenv("GITHUB_EVENT_NAME")) {
+			s.FailScope = ScopeChange
+		}
+	}
+	if s.MaxAllowDays > 0 {
+		errs = append(errs, checkExpiries(s.Allow, env.Now.UTC(), s.MaxAllowDays)...)
+	}
 	if len(errs) > 0 {
 		return s, errors.Join(errs...)
 	}
@@ -385,6 +405,7 @@ func choice[T ~string](r *reader, name string, allowed ...T) T {
 func (s *Settings) apply(values map[string]value) []error {
 	r := &reader{values: values}
 	s.applyScan(r)
+	s.applyChange(r)
 	s.applyReports(r)
 	s.applyRemediation(r)
 	s.applyRun(r)
@@ -574,4 +595,32 @@ Flags:
 Exit codes: 0 gate passed; 1 gate failed; 2 bad configuration (nothing
 scanned); 3 scan incomplete under --on-scan-error fail.
 `)
+}
+
+// applyChange reads the plans to judge, the fail scope and the allowlist's
+// trust on pull requests.
+func (s *Settings) applyChange(r *reader) {
+	s.TerraformPlans = r.paths("terraform-plan")
+	s.ChangeSets = r.paths("cloudformation-changeset")
+	if v := r.get("fail-scope"); v.text != "" {
+		s.FailScope = choice(r, "fail-scope", ScopeChange, ScopeAll)
+	}
+	s.AllowlistFrom = choice(r, "allowlist-from", AllowlistBase, AllowlistHead)
+	s.MaxAllowDays = r.integer("max-allow-days", 1, 3660)
+}
+
+// paths reads a list of file paths, one a line or comma-separated.
+func (r *reader) paths(name string) []string {
+	v := r.get(name)
+	var out []string
+	for _, p := range SplitList(v.text) {
+		if strings.ContainsRune(p, 0) {
+			r.add(v.err("%q is not a path", p))
+			continue
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

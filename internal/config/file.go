@@ -27,6 +27,11 @@ type AllowEntry struct {
 	Expires time.Time
 	// Source is "file:line" of the entry, for warnings.
 	Source string
+
+	// where the entry and its expires field are, for errors found after
+	// parsing (an expiry beyond max-allow-days).
+	path, field string
+	expiresLine int
 }
 
 // Expired reports whether the entry no longer applies at now.
@@ -198,7 +203,7 @@ func parseAllow(path string, v *yaml.Node) ([]AllowEntry, []error) {
 // parseAllowEntry reads one allowlist entry, a mapping; prefix names it in
 // errors (allow[3]).
 func parseAllowEntry(path, prefix string, item *yaml.Node) (AllowEntry, []error) {
-	e := AllowEntry{Source: fmt.Sprintf("%s:%d", path, item.Line)}
+	e := AllowEntry{Source: fmt.Sprintf("%s:%d", path, item.Line), path: path, field: prefix}
 	var errs []error
 	fields := map[string]*yaml.Node{}
 	for j := 0; j+1 < len(item.Content); j += 2 {
@@ -229,7 +234,43 @@ func parseAllowEntry(path, prefix string, item *yaml.Node) (AllowEntry, []error)
 			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix + "." + req, Msg: "is required"})
 		}
 	}
+	if v := fields["expires"]; v != nil {
+		e.expiresLine = v.Line
+	}
+	if field, matches, ok := CatchAll(e); ok {
+		errs = append(errs, &Error{Source: path, Line: fields[field].Line, Field: prefix + "." + field,
+			Msg: fmt.Sprintf("%q matches %s: an entry that approves every deletion approves deletions nobody looked at; name the keys (an ARN, a key id, an alias, or a narrower glob such as alias/retired-*)", strings.TrimSpace(fields[field].Value), matches)})
+	}
 	return e, errs
+}
+
+// ParseAllowlist reads the allowlist of a config file's content (the base
+// branch's, read through the contents API), with the same checks as Load
+// except those that depend on the run (expiry bounds).
+func ParseAllowlist(path string, data []byte) ([]AllowEntry, error) {
+	if len(data) > maxConfigBytes {
+		return nil, &Error{Source: path, Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(data), maxConfigBytes)}
+	}
+	f, err := parseFile(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return f.allow, nil
+}
+
+// checkExpiries refuses entries that expire more than maxDays after now: an
+// approval is reviewed again within that time.
+func checkExpiries(entries []AllowEntry, now time.Time, maxDays int) []error {
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	limit := today.AddDate(0, 0, maxDays)
+	var errs []error
+	for _, e := range entries {
+		if e.Expires.After(limit) {
+			errs = append(errs, &Error{Source: e.path, Line: e.expiresLine, Field: e.field + ".expires",
+				Msg: fmt.Sprintf("%s is more than max-allow-days (%d) ahead: set it to %s at the latest, and renew the entry when it expires if it is still needed", e.ExpiresText(), maxDays, limit.Format(time.DateOnly))})
+		}
+	}
+	return errs
 }
 
 // set stores the field name of an allowlist entry. It returns what is wrong

@@ -32,6 +32,30 @@ const (
 	CommentOff    CommentMode = "off"    // no comment
 )
 
+// FailScope is the fail-scope setting: which findings the verdict counts.
+type FailScope string
+
+// Fail scopes.
+const (
+	ScopeAll    FailScope = "all"    // every finding
+	ScopeChange FailScope = "change" // what the change under review does; the rest is elsewhere in the account
+)
+
+// AllowlistSource is the allowlist-from setting: which allowlist approves on
+// a pull request.
+type AllowlistSource string
+
+// Allowlist sources.
+const (
+	AllowlistBase AllowlistSource = "base" // the base branch's: the pull request cannot approve its own deletions
+	AllowlistHead AllowlistSource = "head" // the pull request's own
+)
+
+// IsPullRequestEvent reports whether a GITHUB_EVENT_NAME is a pull request's.
+func IsPullRequestEvent(event string) bool {
+	return event == "pull_request" || event == "pull_request_target"
+}
+
 // IssueMode is the issue setting: the scheduled audit issue.
 type IssueMode string
 

@@ -103,6 +103,10 @@ type Finding struct {
 	Allowlisted  bool
 	AllowReason  string
 	AllowExpires string // YYYY-MM-DD of the entry that matched
+	// AllowAddedBy is the source (file:line) of an allowlist entry that
+	// would approve the finding but that the pull request itself adds or
+	// widens: it approves nothing until merged.
+	AllowAddedBy string
 
 	// Evidence that something still needs the key (issue: forensics). Any
 	// evidence makes the finding critical.
@@ -118,6 +122,13 @@ type Finding struct {
 
 	// Locations in the repository's infrastructure as code that reference the key.
 	Locations []Location
+
+	// Planned is the infrastructure change that deletes the key (rule
+	// kms-key-deletion-planned); nil for every other rule.
+	Planned *PlannedChange
+	// Elsewhere marks a finding outside the change under review (fail-scope
+	// change): reported, but not counted in the verdict.
+	Elsewhere bool
 }
 
 // KeyUse is one (attempted or successful) use of a key.
@@ -187,7 +198,7 @@ func ValidKeyID(id string) bool { return keyIDSyntax.MatchString(id) }
 
 // Gating reports whether the finding counts against the gate at threshold failOn.
 func (f Finding) Gating(failOn Severity) bool {
-	return !f.Allowlisted && failOn != SeverityNone && f.Severity >= failOn
+	return !f.Allowlisted && !f.Elsewhere && failOn != SeverityNone && f.Severity >= failOn
 }
 
 // Target is one account x region pair the run meant to scan.
@@ -221,6 +232,21 @@ type Result struct {
 	Warnings []string // e.g. expired allowlist entries; untrusted parts already in plain text
 	FailOn   Severity
 	Passed   bool
+	// Scope is the fail-scope in force: "all", or "change" when only what
+	// the change under review does counts (findings marked Elsewhere do not).
+	Scope string
+	// AllowAddedByChange lists the allowlist entries the pull request adds
+	// or widens, which approve nothing until merged.
+	AllowAddedByChange []AllowNote
+}
+
+// AllowNote describes an allowlist entry for reports. Its strings come from
+// the config file: sinks escape them.
+type AllowNote struct {
+	Source   string `json:"source"`   // file:line
+	Selector string `json:"selector"` // e.g. "key alias/orders, account 111122223333"
+	Reason   string `json:"reason"`
+	Expires  string `json:"expires"`
 }
 
 // Counts returns the number of findings per severity (allowlisted ones excluded).

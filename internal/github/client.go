@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -38,8 +39,8 @@ type Options struct {
 	// Getenv and ReadFile read the Actions context; default os.Getenv, os.ReadFile.
 	Getenv   func(string) string
 	ReadFile func(string) ([]byte, error)
-	// CommentAuthor is the login whose marked comment is ours; default
-	// github-actions[bot]. Set it when github-token is a personal or app token.
+	// CommentAuthor is the login whose marked comment is ours; default the
+	// token's own account (Identity).
 	CommentAuthor string
 	// MaxRetries bounds retries of one request (5xx, rate limits, dropped
 	// connections); default 3. MaxRetryWait caps one wait: a longer
@@ -65,6 +66,9 @@ type Client struct {
 	actx    ActionsContext
 	api     *gh.Client
 	initErr error
+
+	identityMu sync.Mutex
+	identity   string // the token's login, once known
 }
 
 // New builds a client. It never fails: a bad setting surfaces as a Warning
@@ -75,9 +79,6 @@ func New(opts Options) *Client {
 	}
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
-	}
-	if opts.CommentAuthor == "" {
-		opts.CommentAuthor = DefaultCommentAuthor
 	}
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = 3

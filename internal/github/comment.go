@@ -44,7 +44,9 @@ var commentHints = map[int]string{
 
 // UpsertComment keeps exactly one comment of ours on pull request prNumber:
 // the comment whose first line is body's first line (a hidden marker
-// "<!-- kms-deletion-gate ... -->") and whose author is CommentAuthor. It is
+// "<!-- kms-deletion-gate ... -->") and whose author is the token's own
+// account (Identity), so a personal or GitHub App token finds its comment
+// as the Actions token does. It is
 // created when missing, edited in place when different, left alone when
 // identical, and duplicates of it (from an earlier interrupted run) are
 // deleted. Errors are *Warning values.
@@ -67,6 +69,8 @@ func (c *Client) UpsertComment(ctx context.Context, prNumber int, body string) (
 		return res, &Warning{Op: opComment, Kind: KindSkipped, Detail: "pull requests from forks and Dependabot run with a read-only token; the job summary and SARIF file hold the report"}
 	}
 
+	// Our comment is the one written by the token in use, whatever its kind.
+	author, identityWarn := c.Identity(ctx)
 	owner, repo := c.actx.Owner, c.actx.Repo
 	var ours []*gh.IssueComment
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
@@ -77,7 +81,7 @@ func (c *Client) UpsertComment(ctx context.Context, prNumber int, body string) (
 		}
 		for _, cm := range list {
 			first, _, _ := strings.Cut(cm.GetBody(), "\n")
-			if strings.TrimRight(first, "\r") == marker && strings.EqualFold(cm.GetUser().GetLogin(), c.opts.CommentAuthor) {
+			if strings.TrimRight(first, "\r") == marker && strings.EqualFold(cm.GetUser().GetLogin(), author) {
 				ours = append(ours, cm)
 			}
 		}
@@ -95,12 +99,15 @@ func (c *Client) UpsertComment(ctx context.Context, prNumber int, body string) (
 		if err != nil {
 			return res, c.classify(opComment, err, commentHints)
 		}
-		return CommentResult{Action: CommentCreated, ID: cm.GetID(), URL: cm.GetHTMLURL()}, nil
+		return CommentResult{Action: CommentCreated, ID: cm.GetID(), URL: cm.GetHTMLURL()}, identityWarn
 	}
 
 	keep := ours[0] // oldest: GitHub lists comments in creation order
 	res = CommentResult{Action: CommentUnchanged, ID: keep.GetID(), URL: keep.GetHTMLURL()}
 	var warn error
+	if identityWarn != nil {
+		warn = identityWarn
+	}
 	for _, dup := range ours[1:] {
 		if _, err := c.api.Issues.DeleteComment(ctx, owner, repo, dup.GetID()); err != nil {
 			warn = c.classify("delete a duplicate pull request comment", err, commentHints)

@@ -150,18 +150,18 @@ func TestUpsertDegrades(t *testing.T) {
 		mod       func(*Options)
 		wantKind  Kind
 		wantText  string
-		wantCalls int
+		wantCalls int // identity included: GET /user, refused to the Actions token, then the GraphQL viewer
 	}{
 		{"fork pull request skips", fakegithub.Options{}, prEnv(7, "someone/demo"), 7, valid, nil, "", 0, nil, KindSkipped, "read-only token", 0},
 		{"dependabot skips", fakegithub.Options{}, func() env { e := prEnv(7, repoName); e.vars["GITHUB_ACTOR"] = "dependabot[bot]"; return e }(), 7, valid, nil, "", 0, nil, KindSkipped, "read-only", 0},
 		{"PR number 0 never lists the repository", fakegithub.Options{}, pushEnv(), 0, valid, nil, "", 0, nil, KindSkipped, "no pull request number", 0},
 		{"body without marker", fakegithub.Options{}, prEnv(7, repoName), 7, "report", nil, "", 0, nil, KindInvalid, "marker", 0},
 		{"body over the limit", fakegithub.Options{}, prEnv(7, repoName), 7, valid + strings.Repeat("x", MaxCommentRunes), nil, "", 0, nil, KindTooLarge, "65536", 0},
-		{"read-only token 403", fakegithub.Options{ReadOnly: true}, prEnv(7, repoName), 7, valid, nil, "", 0, nil, KindForbidden, "pull-requests: write", 2},
-		{"404 pull request", fakegithub.Options{}, prEnv(9, repoName), 9, valid, nil, "", 0, nil, KindNotFound, "not found", 1},
-		{"422 from GitHub", fakegithub.Options{}, prEnv(7, repoName), 7, valid, &fakegithub.Fault{Status: 422, Message: "Body is too long"}, fakegithub.OpCreateComment, 1, nil, KindInvalid, "Body is too long", 2},
-		{"5xx persists", fakegithub.Options{}, prEnv(7, repoName), 7, valid, &fakegithub.Fault{Status: 500}, fakegithub.OpListComments, 10, nil, KindUnavailable, "500", 4},
-		{"secondary rate limit over the cap", fakegithub.Options{}, prEnv(7, repoName), 7, valid, &fakegithub.Fault{Status: 403, SecondaryRateLimit: true, RetryAfter: "120"}, fakegithub.OpListComments, 1, func(o *Options) { o.MaxRetryWait = time.Minute }, KindRateLimited, "secondary rate limit", 1},
+		{"read-only token 403", fakegithub.Options{ReadOnly: true}, prEnv(7, repoName), 7, valid, nil, "", 0, nil, KindForbidden, "pull-requests: write", 4},
+		{"404 pull request", fakegithub.Options{}, prEnv(9, repoName), 9, valid, nil, "", 0, nil, KindNotFound, "not found", 3},
+		{"422 from GitHub", fakegithub.Options{}, prEnv(7, repoName), 7, valid, &fakegithub.Fault{Status: 422, Message: "Body is too long"}, fakegithub.OpCreateComment, 1, nil, KindInvalid, "Body is too long", 4},
+		{"5xx persists", fakegithub.Options{}, prEnv(7, repoName), 7, valid, &fakegithub.Fault{Status: 500}, fakegithub.OpListComments, 10, nil, KindUnavailable, "500", 6},
+		{"secondary rate limit over the cap", fakegithub.Options{}, prEnv(7, repoName), 7, valid, &fakegithub.Fault{Status: 403, SecondaryRateLimit: true, RetryAfter: "120"}, fakegithub.OpListComments, 1, func(o *Options) { o.MaxRetryWait = time.Minute }, KindRateLimited, "secondary rate limit", 3},
 		{"PAT author configured", fakegithub.Options{Login: "release-bot"}, prEnv(7, repoName), 7, valid, nil, "", 0, func(o *Options) { o.CommentAuthor = "release-bot" }, "", "", 2},
 	}
 	for _, tc := range tests {

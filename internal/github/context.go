@@ -32,6 +32,7 @@ type ActionsContext struct {
 	// From the event payload (pull_request and pull_request_target events).
 	PRNumber  int    // pull_request.number; 0 when the event has no pull request
 	PRHeadSHA string // pull_request.head.sha
+	PRBaseSHA string // pull_request.base.sha: the base branch's commit the pull request was compared with
 	// Fork reports a pull request whose head repository is not its base
 	// repository (or was deleted). Its pull_request runs get a read-only token.
 	Fork bool
@@ -89,6 +90,7 @@ type event struct {
 			} `json:"repo"`
 		} `json:"head"`
 		Base struct {
+			SHA  string `json:"sha"`
 			Repo *struct {
 				FullName string `json:"full_name"`
 			} `json:"repo"`
@@ -111,6 +113,7 @@ func (c *ActionsContext) readEvent(readFile func(string) ([]byte, error)) error 
 	}
 	c.PRNumber = pr.Number
 	c.PRHeadSHA = pr.Head.SHA
+	c.PRBaseSHA = pr.Base.SHA
 	// A deleted fork has a null head repository: treat it as a fork.
 	c.Fork = pr.Head.Repo == nil || pr.Base.Repo == nil ||
 		!strings.EqualFold(pr.Head.Repo.FullName, pr.Base.Repo.FullName)

@@ -254,7 +254,7 @@ func (w *walker) walk(ctx context.Context) {
 			return nil
 		}
 		if d.IsDir() {
-			if skipDir(d.Name()) {
+			if SkipDir(d.Name()) {
 				return fs.SkipDir
 			}
 			return nil
@@ -355,7 +355,10 @@ func classify(name string) fileKind {
 	return kindNone
 }
 
-func skipDir(name string) bool {
+// SkipDir reports whether a directory of that name is left out of a walk of
+// the workspace: dependencies, tool caches, hidden directories and CDK's
+// bundled assets. Package plan's search for declarations skips the same.
+func SkipDir(name string) bool {
 	switch name {
 	case "node_modules", "vendor", ".git", ".terraform", "__pycache__":
 		return true

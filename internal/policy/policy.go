@@ -61,6 +61,9 @@ func (p Policy) Apply(res *finding.Result) {
 
 // judge returns the days left and the severity of f at now.
 func (p Policy) judge(f finding.Finding, now time.Time) (float64, finding.Severity) {
+	if f.RuleID == finding.RuleDeletionPlanned {
+		return plannedSeverity(f)
+	}
 	if f.RuleID == finding.RuleDisabled {
 		if f.InUseReason != "" {
 			return 0, finding.SeverityHigh

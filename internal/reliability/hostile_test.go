@@ -80,7 +80,7 @@ func hostileEndToEnd(t *testing.T, rec *recorder) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	cfg := fmt.Sprintf("allow:\n  - key: %s\n    reason: %q\n    expires: 2099-12-31\n", ids[1], "<img src=x onerror=alert(1)> @org/team ::stop-commands::tok #1 | x")
+	cfg := fmt.Sprintf("allow:\n  - key: %s\n    reason: %q\n    expires: %s\n", ids[1], "<img src=x onerror=alert(1)> @org/team ::stop-commands::tok #1 | x", time.Now().AddDate(0, 0, 90).Format(time.DateOnly))
 	o := run(t, spec{
 		endpoint: p.URL,
 		inputs: map[string]string{

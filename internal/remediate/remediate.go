@@ -78,6 +78,7 @@ func Eligible(f finding.Finding, threshold finding.Severity) bool {
 	return !f.Allowlisted &&
 		threshold != finding.SeverityNone && f.Severity >= threshold &&
 		f.RuleID != finding.RuleDisabled &&
+		f.RuleID != finding.RuleDeletionPlanned && // the key's own pending finding, if any, is the one to act on
 		pending(f.State)
 }
 

@@ -1,6 +1,7 @@
 // Package fakegithub is an in-memory GitHub REST server for tests. It speaks
 // the subset of the API kms-deletion-gate calls (code scanning SARIF uploads,
-// issue comments, pull requests, check runs, issues) and validates every request it
+// issue comments, pull requests and their files, check runs, issues, the
+// token's user, repository contents) and validates every request it
 // receives and every response it sends against GitHub's own OpenAPI
 // description, so a test that passes against it sends what GitHub accepts.
 // Validation failures are collected; New makes the test fail on any of them.
@@ -8,6 +9,10 @@
 // It can be told to answer an operation with one of GitHub's documented
 // errors (403, 404, 413, 422, 5xx, secondary rate limits with Retry-After)
 // for a number of calls, and it records every call for assertions.
+//
+// Outside the REST description it answers one GraphQL query, the token's
+// login (ViewerQuery), which GitHub serves to installation tokens that
+// GET /user refuses.
 package fakegithub
 
 import (
@@ -179,6 +184,7 @@ type Server struct {
 	uploads    []*SARIFUpload
 	processing []ProcessingStatus
 	checkRuns  []CheckRun
+	files      map[string]map[string]string // ref -> path -> content
 }
 
 // New starts a fake and registers cleanups that stop it and fail t on any
@@ -370,10 +376,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
+	if r.URL.Path == "/graphql" {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.serveGraphQL(w, r)
+		return
+	}
 
 	// Route as if the request had been sent to the server the description names.
 	routed := r.Clone(r.Context())
-	routed.URL = &url.URL{Scheme: "https", Host: specHost, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	routed.URL = &url.URL{Scheme: "https", Host: specHost, Path: r.URL.Path, RawPath: contentsRawPath(r.URL), RawQuery: r.URL.RawQuery}
 	routed.Host = specHost
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	route, params, err := s.spec.router.FindRoute(routed)
@@ -454,6 +465,9 @@ func (s *Server) handle(op string, params map[string]string, query url.Values, b
 		s.faults[op] = q[1:]
 		return s.faultReply(op, q[0])
 	}
+	if op == OpGetAuthenticatedUser {
+		return s.getAuthenticatedUser(op)
+	}
 	if params["owner"] != s.opts.Owner || params["repo"] != s.opts.Repo {
 		return notFound(op)
 	}
@@ -481,6 +495,8 @@ func (s *Server) handle(op string, params map[string]string, query url.Values, b
 		return s.listPullFiles(op, params, query)
 	case OpCreateCheckRun:
 		return s.createCheckRun(op, body)
+	case OpGetContent:
+		return s.getContent(op, params, query)
 	case OpListIssues:
 		return s.listIssues(query)
 	case OpCreateIssue:

@@ -1,6 +1,8 @@
 // Package annotations writes GitHub Actions workflow commands that annotate
 // the infrastructure-as-code lines referencing a key pending deletion, so a
-// pull request shows the problem on the line that depends on the key.
+// pull request shows the problem on the line that depends on the key, and
+// the line that declares a key the change deletes or replaces. Findings
+// elsewhere in the account (fail-scope change) are not annotated.
 //
 // Each unapproved finding gets one annotation per location (package iac),
 // most severe first: critical and high findings are errors, medium ones
@@ -141,7 +143,7 @@ func selectWithin(all []annotation, budget map[Level]int) ([]annotation, int) {
 func candidates(res finding.Result, opts Options) []annotation {
 	idx := make([]int, 0, len(res.Findings))
 	for i, f := range res.Findings {
-		if !f.Allowlisted && f.Severity > finding.SeverityNone {
+		if !f.Allowlisted && !f.Elsewhere && f.Severity > finding.SeverityNone {
 			idx = append(idx, i)
 		}
 	}
@@ -165,7 +167,7 @@ func candidates(res finding.Result, opts Options) []annotation {
 				file:    escape.PlainText(l.Path, 1024),
 				line:    max(l.Line, 1),
 				title:   title,
-				message: msg + "\nThis line references the key as " + escape.PlainText(l.Match, maxIdentifierRunes) + ".",
+				message: msg + lineNote(f, l),
 			})
 		}
 	}
@@ -207,6 +209,8 @@ func keyName(f finding.Finding) string {
 
 func titleOf(f finding.Finding) string {
 	switch f.RuleID {
+	case finding.RuleDeletionPlanned:
+		return plannedTitle(f)
 	case finding.RuleDisabled:
 		return "KMS key " + keyName(f) + " is disabled"
 	case finding.RulePendingReplicaDeletion:
@@ -221,6 +225,9 @@ func message(f finding.Finding, scan time.Time) string {
 	plain := func(s string) string { return escape.PlainText(s, maxIdentifierRunes) }
 	var b strings.Builder
 	where := plain(f.Account) + "/" + plain(f.Region)
+	if f.RuleID == finding.RuleDeletionPlanned {
+		return plannedMessage(f, scan)
+	}
 	switch {
 	case f.RuleID == finding.RuleDisabled:
 		fmt.Fprintf(&b, "KMS key %s in %s is disabled.", keyName(f), where)

@@ -116,6 +116,9 @@ func sorted(in []finding.Finding) []finding.Finding {
 	out := append([]finding.Finding(nil), in...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
+		if ga, gb := group(a), group(b); ga != gb {
+			return ga < gb
+		}
 		if a.DeletionDate.IsZero() != b.DeletionDate.IsZero() {
 			return b.DeletionDate.IsZero()
 		}
@@ -169,16 +172,23 @@ func (r renderer) render(n int) string {
 		fmt.Fprintf(&b, "\n⚠️ **Scan incomplete**: %d %s could not be scanned, so keys may be missing from this list. %s\n",
 			len(r.res.Errors), plural(len(r.res.Errors), "target", "targets"), r.seeRun("See the run"))
 	}
-	if len(r.rows) > 0 {
-		b.WriteString("\n| Deletion date | Time left | Severity | Account | Region | Key | Aliases | State | Last use | Scheduled by | Allowlist |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
-		for _, f := range r.rows[:n] {
-			b.WriteString(r.row(f))
+	planned, here, elsewhere := split(r.rows[:n])
+	sectioned := len(planned) > 0 || len(elsewhere) > 0
+	r.plannedTable(&b, planned)
+	if len(here) > 0 {
+		if sectioned {
+			b.WriteString("\n#### Pending deletion\n")
 		}
-		if n < len(r.rows) {
-			b.WriteString("\n" + r.moreNotice(len(r.rows)-n) + "\n")
-		}
+		r.table(&b, here)
 	}
+	if len(elsewhere) > 0 {
+		b.WriteString("\n#### Elsewhere in the account\n\nReported, not counted: `fail-scope: change` judges only what this pull request does.\n")
+		r.table(&b, elsewhere)
+	}
+	if n < len(r.rows) {
+		b.WriteString("\n" + r.moreNotice(len(r.rows)-n) + "\n")
+	}
+	r.addedEntries(&b)
 	r.remediation(&b, r.rows[:n])
 	r.cancelCommands(&b, r.rows[:n])
 	r.warnings(&b)
@@ -189,10 +199,22 @@ func (r renderer) render(n int) string {
 }
 
 func (r renderer) verdict() string {
-	var unapproved, accepted, disabled int
+	var unapproved, accepted, disabled, planned, elsewhere int
 	bySeverity := map[finding.Severity]int{}
 	for _, f := range r.rows {
 		switch {
+		case f.Elsewhere:
+			if pending(f) {
+				elsewhere++
+			}
+		case f.RuleID == finding.RuleDeletionPlanned:
+			planned++
+			if f.Allowlisted {
+				accepted++
+			} else {
+				unapproved++
+				bySeverity[f.Severity]++
+			}
 		case !pending(f):
 			disabled++
 		case f.Allowlisted:
@@ -204,6 +226,17 @@ func (r renderer) verdict() string {
 	}
 	if unapproved+accepted == 0 {
 		var s string
+		if elsewhere > 0 || r.res.Scope == "change" {
+			s = "**✅ Gate passed: this change deletes no KMS key** and touches no code that references a key pending deletion."
+			if len(r.res.Errors) > 0 {
+				s = "**⚠️ This change deletes no KMS key found, but the scan is incomplete.**"
+			}
+			s += r.elsewhereNote(elsewhere)
+			if disabled > 0 {
+				s += fmt.Sprintf(" %d disabled %s listed below.", disabled, plural(disabled, "key is", "keys are"))
+			}
+			return s
+		}
 		if len(r.res.Errors) > 0 {
 			s = "**⚠️ No KMS keys pending deletion found, but the scan is incomplete.**"
 		} else {
@@ -225,7 +258,14 @@ func (r renderer) verdict() string {
 	if r.res.Passed {
 		s = "**✅ Gate passed**"
 	}
-	s += fmt.Sprintf(": %d %s pending deletion", unapproved+accepted, plural(unapproved+accepted, "key", "keys"))
+	switch pendingHere := unapproved + accepted - planned; {
+	case planned > 0 && pendingHere > 0:
+		s += fmt.Sprintf(": this change deletes %d %s, and %d %s pending deletion", planned, plural(planned, "key", "keys"), pendingHere, plural(pendingHere, "key is", "keys are"))
+	case planned > 0:
+		s += fmt.Sprintf(": this change deletes %d %s", planned, plural(planned, "key", "keys"))
+	default:
+		s += fmt.Sprintf(": %d %s pending deletion", pendingHere, plural(pendingHere, "key", "keys"))
+	}
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + " not approved)"
 	}
@@ -235,7 +275,7 @@ func (r renderer) verdict() string {
 	if disabled > 0 {
 		s += fmt.Sprintf(", %d disabled", disabled)
 	}
-	s += "."
+	s += "." + r.elsewhereNote(elsewhere)
 	if r.res.FailOn == finding.SeverityNone {
 		s += " The gate never fails (`fail-on: none`)."
 	} else {
@@ -271,13 +311,7 @@ func (r renderer) row(f finding.Finding) string {
 		}
 		aliases = strings.Join(as, "<br>")
 	}
-	allow := "—"
-	if f.Allowlisted {
-		allow = "✅ accepted: " + escape.Markdown(f.AllowReason, maxReason)
-		if f.AllowExpires != "" {
-			allow += " (until " + escape.Markdown(f.AllowExpires, maxShort) + ")"
-		}
-	}
+	allow := allowCell(f)
 	cells := []string{
 		date, left, report.SeverityBadge(f.Severity),
 		escape.Markdown(f.Account, maxShort), escape.Markdown(f.Region, maxShort),
@@ -285,6 +319,22 @@ func (r renderer) row(f finding.Finding) string {
 		r.lastUse(f), r.scheduledBy(f), allow,
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// allowCell says whether the allowlist accepts f, or only an entry the
+// pull request itself adds would.
+func allowCell(f finding.Finding) string {
+	switch {
+	case f.Allowlisted:
+		allow := "✅ accepted: " + escape.Markdown(f.AllowReason, maxReason)
+		if f.AllowExpires != "" {
+			allow += " (until " + escape.Markdown(f.AllowExpires, maxShort) + ")"
+		}
+		return allow
+	case f.AllowAddedBy != "":
+		return "⏳ added by this pull request (" + escape.Markdown(f.AllowAddedBy, maxShort*2) + "): approves nothing until merged"
+	}
+	return "—"
 }
 
 func (r renderer) lastUse(f finding.Finding) string {

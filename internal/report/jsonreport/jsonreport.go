@@ -27,6 +27,11 @@ type Report struct {
 	Findings      []Finding `json:"findings"`
 	Coverage      Coverage  `json:"coverage"`
 	Warnings      []string  `json:"warnings"`
+	// FailScope is the fail-scope in force, "all" or "change".
+	FailScope string `json:"fail_scope,omitempty"`
+	// AllowAddedByChange lists the allowlist entries the pull request adds
+	// or widens.
+	AllowAddedByChange []finding.AllowNote `json:"allow_added_by_change,omitempty"`
 }
 
 // Tool names the producer.
@@ -73,6 +78,14 @@ type Finding struct {
 	CancelCommand string                 `json:"cancel_command,omitempty"`
 	Remediation   *finding.Remediation   `json:"remediation,omitempty"`
 	Locations     []finding.Location     `json:"locations,omitempty"`
+	// Planned is the change that deletes the key (rule kms-key-deletion-planned).
+	Planned *finding.PlannedChange `json:"planned,omitempty"`
+	// Elsewhere marks a finding outside the change (fail-scope change):
+	// reported, not counted.
+	Elsewhere bool `json:"elsewhere,omitempty"`
+	// AllowAddedBy is the allowlist entry (file:line) the pull request adds
+	// that would approve the finding; it approves nothing until merged.
+	AllowAddedBy string `json:"allow_added_by_change,omitempty"`
 }
 
 // Coverage says what was scanned and what could not be.
@@ -110,7 +123,9 @@ func Build(res finding.Result, toolVersion string) Report {
 			KeysSeen:       res.KeysSeen,
 			APICalls:       res.APICalls,
 		},
-		Warnings: nonNil(res.Warnings),
+		Warnings:           nonNil(res.Warnings),
+		FailScope:          res.Scope,
+		AllowAddedByChange: res.AllowAddedByChange,
 	}
 	for _, f := range res.Findings {
 		jf := Finding{
@@ -120,6 +135,7 @@ func Build(res finding.Result, toolVersion string) Report {
 			Description: f.Description, Tags: f.Tags, MultiRegion: f.MultiRegion, PendingWindow: f.PendingWindowDays,
 			LastUse: f.LastUse, UsageTracked: f.UsageTracked, AttemptedUses: f.AttemptedUses,
 			ScheduledBy: f.ScheduledBy, InUseReason: f.InUseReason, Remediation: f.Remediation, Locations: f.Locations,
+			Planned: f.Planned, Elsewhere: f.Elsewhere, AllowAddedBy: f.AllowAddedBy,
 		}
 		if !f.DeletionDate.IsZero() {
 			d := f.DeletionDate.UTC().Format(time.RFC3339)

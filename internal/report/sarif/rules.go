@@ -128,6 +128,23 @@ var rules = []ruleSpec{
 		tags:            complianceTags,
 	},
 	{
+		id:    finding.RuleDeletionPlanned,
+		name:  "KMSKeyDeletionPlanned",
+		short: "The change deletes or replaces a KMS key",
+		full: "A Terraform plan or CloudFormation change set of this change deletes or replaces an AWS KMS customer managed key. Applying it schedules the key for deletion, and when the waiting period ends every piece of data encrypted under it becomes unrecoverable. " +
+			"Severity is critical when the live key was used within recent-use-days (GetKeyLastUsage), high otherwise.",
+		helpText: "Applying this change deletes a KMS key (Terraform destroys it, or replaces it and destroys the old one; CloudFormation removes or replaces it). The old key is scheduled for deletion, and the data encrypted under it cannot be decrypted once it is gone.\n\n" +
+			"Remediation:\n1. Check whether anything still needs the key: the result's last use and aliases, and data encrypted under it (S3 objects, EBS snapshots, RDS backups, Secrets Manager secrets).\n" +
+			"2. If the deletion is not intended: keep the resource (Terraform: restore the block, or add lifecycle { prevent_destroy = true }, or a removed block with destroy = false to forget it; CloudFormation: DeletionPolicy and UpdateReplacePolicy Retain). A replacement is usually caused by a change to an attribute that forces a new key (key spec, key usage, multi-Region).\n" +
+			"3. If it is intended, re-encrypt the data under another key first, then document the deletion in the allowlist (.github/kms-deletion-gate.yml) on the base branch with the key, a reason and an expiry date. An entry added by the same pull request approves nothing until it is merged.",
+		helpMarkdown: "Applying this change deletes a KMS key: Terraform destroys it (or replaces it and destroys the old one), or CloudFormation removes or replaces it. The old key is scheduled for deletion, and the data encrypted under it cannot be decrypted once it is gone.\n\n" +
+			"### Remediation\n\n1. **Check whether anything still needs the key**: the result's last use and aliases, and any data encrypted under it (S3 objects, EBS snapshots, RDS backups, Secrets Manager secrets).\n" +
+			"2. **If the deletion is not intended, keep the resource.** Terraform: restore the block, add `lifecycle { prevent_destroy = true }`, or use a `removed` block with `destroy = false` to forget it without deleting it. CloudFormation: set `DeletionPolicy: Retain` and `UpdateReplacePolicy: Retain`. A replacement usually comes from an attribute that forces a new key (key spec, key usage, multi-Region).\n" +
+			"3. **If it is intended**, re-encrypt the data under another key first, then document the deletion in the allowlist (`.github/kms-deletion-gate.yml`) on the base branch with the key, a reason and an expiry date. An entry that the same pull request adds approves nothing until it is merged.\n",
+		defaultSeverity: finding.SeverityHigh,
+		tags:            complianceTags,
+	},
+	{
 		id:    finding.RuleDisabled,
 		name:  "KMSKeyDisabled",
 		short: "KMS customer managed key is disabled",

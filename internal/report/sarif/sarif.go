@@ -1,7 +1,7 @@
 // Package sarif renders a run's Result as a SARIF 2.1.0 log for GitHub code
 // scanning.
 //
-// The log holds one run whose tool declares all three rules (so code scanning
+// The log holds one run whose tool declares every rule (so code scanning
 // can close an alert once its key is gone), each with help text, tags and a
 // security-severity. GitHub reads security-severity from the rule only, so a
 // rule carries the band of its default severity; each result carries its own
@@ -367,9 +367,14 @@ func keyARN(f finding.Finding) string {
 }
 
 // Fingerprint returns the stable identity of a finding across runs: a hash of
-// its rule and key ARN only.
+// its rule and key ARN only (a planned deletion whose key the plan does not
+// name: of its resource address).
 func Fingerprint(f finding.Finding) string {
-	sum := sha256.Sum256([]byte(f.RuleID + "\x00" + keyARN(f)))
+	id := keyARN(f)
+	if f.Planned != nil && f.ARN == "" && f.KeyID == "" {
+		id = f.Planned.Tool + ":" + f.Planned.Address
+	}
+	sum := sha256.Sum256([]byte(f.RuleID + "\x00" + id))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -492,6 +497,8 @@ func message(f finding.Finding, scanTime time.Time) string {
 	where := escape.SARIFMessage(f.Account, maxIdentifierRunes) + "/" + escape.SARIFMessage(f.Region, maxIdentifierRunes)
 	name := displayName(f)
 	switch f.RuleID {
+	case finding.RuleDeletionPlanned:
+		plannedMessage(&b, f, name, where)
 	case finding.RuleDisabled:
 		fmt.Fprintf(&b, "KMS key %s in %s is disabled.", name, where)
 	case finding.RulePendingReplicaDeletion:
@@ -521,7 +528,9 @@ func message(f finding.Finding, scanTime time.Time) string {
 	if s := f.ScheduledBy; s != nil {
 		fmt.Fprintf(&b, " Scheduled by %s %s.", escape.SARIFMessage(s.Principal, maxIdentifierRunes), report.Ago(scanTime, s.Time))
 	}
-	fmt.Fprintf(&b, " Key ARN: %s.", escape.SARIFMessage(keyARN(f), maxIdentifierRunes))
+	if f.KeyID != "" {
+		fmt.Fprintf(&b, " Key ARN: %s.", escape.SARIFMessage(keyARN(f), maxIdentifierRunes))
+	}
 	if f.Description != "" {
 		// Quoted by hand: %q would add backslashes that SARIF reads as escapes.
 		fmt.Fprintf(&b, " Description: \"%s\".", escape.SARIFMessage(f.Description, maxDescriptionRunes))
@@ -535,6 +544,8 @@ func message(f finding.Finding, scanTime time.Time) string {
 			fmt.Fprintf(&b, ": %s", escape.SARIFMessage(f.AllowReason, maxDescriptionRunes))
 		}
 		b.WriteString(".")
+	} else if f.RuleID == finding.RuleDeletionPlanned {
+		b.WriteString(" If the deletion is not intended, keep the resource (restore it, or prevent_destroy / DeletionPolicy Retain); if it is, document it in the allowlist on the base branch.")
 	} else if f.RuleID == finding.RuleDisabled {
 		if c := f.EnableCommand(); c != "" {
 			fmt.Fprintf(&b, " Enable it with: %s.", c)
@@ -625,4 +636,26 @@ func properties(f finding.Finding, scanTime time.Time) gosarif.Properties {
 		p["remediation"] = map[string]any{"action": plain(f.Remediation.Action), "outcome": plain(f.Remediation.Outcome)}
 	}
 	return p
+}
+
+// plannedMessage is the first sentences of a planned deletion's message.
+func plannedMessage(b *strings.Builder, f finding.Finding, name, where string) {
+	p := f.Planned
+	if p == nil {
+		fmt.Fprintf(b, "KMS key %s in %s is deleted by this change.", name, where)
+		return
+	}
+	verb := "deletes"
+	if p.Action == "replace" {
+		verb = "replaces"
+	}
+	what := "KMS key " + name + " in " + where
+	if f.KeyID == "" {
+		what = "a KMS key"
+	}
+	fmt.Fprintf(b, "%s %s %s (%s %s).", escape.SARIFMessage(p.Address, maxIdentifierRunes), verb, what,
+		escape.SARIFMessage(p.Tool, maxIdentifierRunes), escape.SARIFMessage(p.Source, maxIdentifierRunes))
+	if !p.Live {
+		b.WriteString(" The key was not found in AWS, so its use could not be checked.")
+	}
 }

@@ -191,9 +191,9 @@ func TestRulesAndTool(t *testing.T) {
 	if len(run.Results) != 0 {
 		t.Errorf("%d results for an empty run", len(run.Results))
 	}
-	wantSev := map[string]string{finding.RulePendingDeletion: "8.0", finding.RulePendingReplicaDeletion: "8.0", finding.RuleDisabled: "3.0"}
-	if len(d.Rules) != 3 {
-		t.Fatalf("%d rules, want 3", len(d.Rules))
+	wantSev := map[string]string{finding.RulePendingDeletion: "8.0", finding.RulePendingReplicaDeletion: "8.0", finding.RuleDeletionPlanned: "8.0", finding.RuleDisabled: "3.0"}
+	if len(d.Rules) != len(wantSev) {
+		t.Fatalf("%d rules, want %d", len(d.Rules), len(wantSev))
 	}
 	for _, r := range d.Rules {
 		if r.Properties["security-severity"] != wantSev[r.ID] {

@@ -44,17 +44,25 @@ func Render(res finding.Result, opts Options) string {
 		icon = "❌"
 	}
 	fmt.Fprintf(&b, "## %s kms-deletion-gate: %s\n\n", icon, report.Verdict(res))
-	pending := 0
+	pending, planned := 0, 0
 	for _, f := range res.Findings {
-		if f.RuleID != finding.RuleDisabled {
+		switch f.RuleID {
+		case finding.RuleDisabled:
+		case finding.RuleDeletionPlanned:
+			planned++
+		default:
 			pending++
 		}
+	}
+	if planned > 0 {
+		fmt.Fprintf(&b, "**%d** key(s) deleted by this change, ", planned)
 	}
 	fmt.Fprintf(&b, "**%d** key(s) pending deletion, **%d** finding(s) in all: ", pending, t.Total)
 	fmt.Fprintf(&b, "%d critical, %d high, %d medium, %d low unapproved; %d accepted by the allowlist. ",
 		t.BySeverity[finding.SeverityCritical], t.BySeverity[finding.SeverityHigh],
 		t.BySeverity[finding.SeverityMedium], t.BySeverity[finding.SeverityLow], t.Allowlisted)
 	fmt.Fprintf(&b, "The gate fails on unapproved findings at or above **%s**.\n\n", res.FailOn)
+	writeScope(&b, res)
 	if len(res.Errors) > 0 {
 		fmt.Fprintf(&b, "> [!WARNING]\n> The scan is incomplete: %d account/region target(s) could not be scanned. See [coverage](#coverage).\n\n", len(res.Errors))
 	}
@@ -76,7 +84,7 @@ func Render(res finding.Result, opts Options) string {
 	} else {
 		writeTimeline(&body, res)
 		budget := opts.MaxBytes - len(head) - tail.Len() - body.Len() - 2048
-		writeTable(&body, res, budget, opts.RunURL)
+		writeTables(&body, res, budget, opts.RunURL)
 		writeCommands(&body, res, opts.MaxBytes-len(head)-tail.Len()-body.Len()-512)
 	}
 	return capBytes(head+body.String()+tail.String(), opts.MaxBytes)
@@ -111,21 +119,21 @@ func writeRows(b *strings.Builder, rows []string, budget int, more func(n int) s
 	}
 }
 
-func writeTable(b *strings.Builder, res finding.Result, budget int, runURL string) {
-	b.WriteString("### Keys\n\n")
+func writeTable(b *strings.Builder, title string, rows []finding.Finding, scan time.Time, budget int, used *int, runURL string) bool {
+	b.WriteString("### " + title + "\n\n")
 	b.WriteString("| Deletion date | Time left | Severity | Account | Region | Key | Aliases | State | Last use | Scheduled by | Allowlisted |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	used := 0
-	for i, f := range res.Findings {
-		row := tableRow(f, res.ScanTime)
-		if budget > 0 && used+len(row) > budget {
-			fmt.Fprintf(b, "\n_%d more finding(s) not shown: the summary size limit was reached. The JSON report and SARIF file list every finding%s._\n", len(res.Findings)-i, runLink(runURL))
-			break
+	for i, f := range rows {
+		row := tableRow(f, scan)
+		if budget > 0 && *used+len(row) > budget {
+			fmt.Fprintf(b, "\n_%d more finding(s) not shown: the summary size limit was reached. The JSON report and SARIF file list every finding%s._\n\n", len(rows)-i, runLink(runURL))
+			return false
 		}
-		used += len(row)
+		*used += len(row)
 		b.WriteString(row)
 	}
 	b.WriteString("\n")
+	return true
 }
 
 func runLink(url string) string {
@@ -141,8 +149,11 @@ func tableRow(f finding.Finding, scan time.Time) string {
 		aliases = append(aliases, escape.Identifier(a))
 	}
 	allow := "no"
-	if f.Allowlisted {
+	switch {
+	case f.Allowlisted:
 		allow = "yes: " + escape.Markdown(f.AllowReason, 300) + " (until " + escape.Markdown(f.AllowExpires, 10) + ")"
+	case f.AllowAddedBy != "":
+		allow = "no: the entry at " + escape.Markdown(f.AllowAddedBy, 200) + " is added by this pull request"
 	}
 	lastUse := escape.Markdown(report.LastUse(f, scan), 120)
 	if f.InUseReason != "" {
@@ -158,7 +169,7 @@ func tableRow(f finding.Finding, scan time.Time) string {
 		report.SeverityBadge(f.Severity),
 		escape.Identifier(f.Account),
 		escape.Identifier(f.Region),
-		escape.Identifier(f.KeyID),
+		keyCell(f),
 		orDash(strings.Join(aliases, "<br>")),
 		escape.Markdown(f.State, 40),
 		lastUse,
