@@ -34,7 +34,9 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 		outputs["sarif-file"] = s.SARIFFile
 	}
 	writeOtherToolReports(d, s, log, *res)
-	publish(ctx, d, s, log, *res)
+	if id := publish(ctx, d, s, log, *res); id != "" {
+		outputs["sarif-id"] = id
+	}
 	notifyPeople(ctx, d, s, log, *res)
 	if log.InActions() {
 		if err := annotations.Write(log.Writer(), *res, annotations.Options{}); err != nil {
