@@ -6,12 +6,10 @@
 # release engineer can bump a digest in one place.
 #
 # Digests: multi-arch index digests taken from public Dockerfiles that pin
-# these tags. They could not be checked against the registries from the
-# machine this file was written on (it reaches no image registry). Verify
-# before each release with
-#   docker buildx imagetools inspect golang:1.26-bookworm
-#   docker buildx imagetools inspect gcr.io/distroless/static-debian12
-# and keep them fresh with Dependabot's "docker" ecosystem.
+# these tags; the machines this was written on reach no image registry.
+# release.yml checks both against their registries before every release
+# build (the digest must exist; a moved tag is reported), and Dependabot's
+# "docker" ecosystem keeps them fresh.
 ARG GO_IMAGE=golang:1.26-bookworm@sha256:b305420a68d0f229d91eb3b3ed9e519fcf2cf5461da4bef997bf927e8c0bfd2b
 ARG BASE_IMAGE=gcr.io/distroless/static-debian12@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
 

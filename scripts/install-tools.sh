@@ -12,6 +12,7 @@
 #   sarif-multitool   npm @microsoft/sarif-multitool (SARIF + GitHub rules)
 #   actionlint        go  github.com/rhysd/actionlint
 #   golangci-lint     go  github.com/golangci/golangci-lint/v2 (~3 min cold)
+#   goreleaser        go  github.com/goreleaser/goreleaser/v2 (release builds)
 #   ShellCheck (apt)  lints shell; actionlint runs it on run: scripts
 #   cmark-gfm (apt)   GitHub's Markdown engine; the tests render the PR
 #                     comment and the job summary with it (needs root)
@@ -37,6 +38,8 @@ DOCKERFILELINT_VERSION=1.8.0
 SARIF_MULTITOOL_VERSION=5.7.0
 ACTIONLINT_VERSION=v1.7.12
 GOLANGCI_LINT_VERSION=v2.15.0
+# v2.18+ needs a newer Go than the project's toolchain (TOOLING.md).
+GORELEASER_VERSION=v2.15.1
 # Debian 12 (bookworm) versions. If Debian replaces one with a point
 # release, install what it offers and say so loudly: failing CI because a
 # security update landed would be worse than a newer patch of buildah.
@@ -137,11 +140,12 @@ install_component() {
     sarif-multitool) npm_tool @microsoft/sarif-multitool "${SARIF_MULTITOOL_VERSION}" ;;
     actionlint) go_tool actionlint "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" "${ACTIONLINT_VERSION#v}" ;;
     golangci-lint) go_tool golangci-lint "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@${GOLANGCI_LINT_VERSION}" "${GOLANGCI_LINT_VERSION#v}" ;;
+    goreleaser) go_tool goreleaser "github.com/goreleaser/goreleaser/v2@${GORELEASER_VERSION}" "${GORELEASER_VERSION#v}" ;;
     shellcheck) shellcheck_tool ;;
     cmark-gfm) cmark_gfm_tool ;;
     container) apt_tools ;;
     xmllint) xmllint_tool ;;
-    all) for c in lint sarif-multitool golangci-lint cmark-gfm container xmllint; do install_component "$c"; done ;;
+    all) for c in lint sarif-multitool golangci-lint goreleaser cmark-gfm container xmllint; do install_component "$c"; done ;;
     *) log "unknown component '$1' (see the header of $0)"; exit 2 ;;
   esac
 }

@@ -23,8 +23,20 @@ examples=(examples/*.yml examples/*.yaml)
 shopt -u nullglob
 
 echo "== action-validator"
+# action-validator 0.6.0 (the latest) carries a SchemaStore workflow schema
+# older than the `attestations` job permission that
+# actions/attest-build-provenance needs, and rejects it. It validates a copy
+# without those lines; actionlint, which knows the permission, lints the
+# real file below.
+av_tmp="$(mktemp -d)"
+trap 'rm -rf "${av_tmp}"' EXIT
 for f in action.yml "${workflows[@]}" "${examples[@]}"; do
-  if "${NPM_BIN}/action-validator" "${f}"; then echo "ok ${f}"; else failed+=("action-validator ${f}"); fi
+  target="${f}"
+  if grep -qE '^ +attestations: (read|write|none)' "${f}"; then
+    target="${av_tmp}/$(basename "${f}")"
+    grep -vE '^ +attestations: (read|write|none)' "${f}" >"${target}"
+  fi
+  if "${NPM_BIN}/action-validator" "${target}"; then echo "ok ${f}"; else failed+=("action-validator ${f}"); fi
 done
 
 echo "== actionlint"
@@ -62,7 +74,7 @@ else
 fi
 
 echo "== shellcheck (the action's scripts)"
-if shellcheck -x scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh scripts/emulator.sh scripts/ensure-moto.sh scripts/demo.sh scripts/test.sh; then
+if shellcheck -x scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh scripts/emulator.sh scripts/ensure-moto.sh scripts/demo.sh scripts/test.sh scripts/release-check.sh scripts/release-notes.sh scripts/image-build-cold.sh; then
   echo "ok scripts"
 else
   failed+=("shellcheck scripts")

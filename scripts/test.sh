@@ -13,7 +13,7 @@ start=$(date +%s)
 step() { printf '\n== %s (+%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 step "Install pinned tools"
-components=(lint sarif-multitool golangci-lint cmark-gfm xmllint)
+components=(lint sarif-multitool golangci-lint xmllint goreleaser cmark-gfm)
 [ "${SKIP_CONTAINER:-}" = 1 ] || components+=(container)
 scripts/install-tools.sh "${components[@]}"
 export PATH="$PWD/.tools/bin:$PWD/.tools/npm/node_modules/.bin:$PATH"
@@ -42,6 +42,10 @@ sarif_dir=$(mktemp -d)
 trap 'rm -rf "$sarif_dir"' EXIT
 go test ./internal/report/sarif -run TestWriteSample -count=1 -args -sample-out="$sarif_dir/sample.sarif" >/dev/null
 scripts/validate-sarif.sh "$sarif_dir/sample.sarif"
+
+step "Release: renderer (action-validator, actionlint), goreleaser check and snapshot, archives and checksums"
+go test -count=1 ./cmd/renderaction/
+scripts/release-check.sh
 
 step "Action metadata, workflows and Dockerfile lint"
 scripts/lint-action.sh

@@ -16,6 +16,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/workflow"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/iac"
 )
@@ -51,6 +52,9 @@ type Deps struct {
 	// IaC bounds the repository search for references to the keys; zero
 	// values are iac's defaults.
 	IaC iac.Options
+	// GitHub, when set, adjusts the GitHub client's options (tests shorten
+	// the bound on waiting for code scanning).
+	GitHub func(*github.Options)
 }
 
 // Run executes one gate run and returns the process exit code. Each phase
@@ -71,7 +75,7 @@ func Run(ctx context.Context, d Deps) int {
 		log.Errorf("bad configuration: %v", err)
 		return ExitBadConfig
 	}
-	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: planWarnings}
+	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: append(settings.Warnings, planWarnings...)}
 	targets, clients, err := resolveTargets(runCtx, d, settings, log, &res)
 	if err != nil {
 		// A workflow without id-token: write cannot use role-to-assume:

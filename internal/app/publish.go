@@ -13,45 +13,62 @@ import (
 )
 
 // publish uploads the SARIF report to code scanning and upserts the
-// pull-request comment. Every failure is a warning: the local reports are
-// already complete.
-func publish(ctx context.Context, d Deps, s config.Settings, log *console.Console, res finding.Result) {
+// pull-request comment, and returns the upload's id ("" if none). Every
+// failure is a warning: the local reports are already complete. It waits
+// for code scanning to process the upload only under wait-for-processing.
+func publish(ctx context.Context, d Deps, s config.Settings, log *console.Console, res finding.Result) (sarifID string) {
 	wantUpload := s.UploadSARIF && s.SARIFFile != ""
 	wantComment := s.Comment == config.CommentUpsert
 	if !wantUpload && !wantComment {
-		return
+		return ""
 	}
 	if s.GitHubToken == "" || d.Getenv("GITHUB_REPOSITORY") == "" {
 		if log.InActions() {
 			log.Warningf("no github-token: skipping the code scanning upload and the pull-request comment")
 		}
-		return
+		return ""
 	}
-	gh := github.New(github.Options{Token: s.GitHubToken, Getenv: d.Getenv, HTTPClient: d.HTTPClient})
+	opts := github.Options{Token: s.GitHubToken, Getenv: d.Getenv, HTTPClient: d.HTTPClient}
+	if d.GitHub != nil {
+		d.GitHub(&opts)
+	}
+	gh := github.New(opts)
 	actx := gh.Context()
 	if actx.EventErr != nil {
 		log.Warningf("reading the event payload: %v", actx.EventErr)
 	}
 	if wantUpload {
-		uploadSARIF(ctx, gh, s, log, res)
+		sarifID = uploadSARIF(ctx, gh, s, log, res)
 	}
 	if wantComment && actx.PRNumber > 0 {
 		upsertComment(ctx, gh, actx, s, log, res)
 	}
+	return sarifID
 }
 
-func uploadSARIF(ctx context.Context, gh *github.Client, s config.Settings, log *console.Console, res finding.Result) {
+func uploadSARIF(ctx context.Context, gh *github.Client, s config.Settings, log *console.Console, res finding.Result) string {
 	data, err := os.ReadFile(s.SARIFFile)
-	if err == nil {
-		var up github.Upload
-		up, err = gh.UploadSARIF(ctx, data, github.UploadOptions{ToolName: sarif.ToolName, StartedAt: res.ScanTime})
-		if err == nil {
-			log.Infof("Code scanning: uploaded SARIF (id %s, status %s)", up.ID, up.Status)
-		}
-	}
 	if err != nil {
 		log.Warningf("code scanning upload: %v", err)
+		return ""
 	}
+	up, err := gh.UploadSARIF(ctx, data, github.UploadOptions{ToolName: sarif.ToolName, StartedAt: res.ScanTime})
+	if err != nil {
+		log.Warningf("code scanning upload: %v", err)
+		return ""
+	}
+	if !s.WaitForProcessing {
+		log.Infof("Code scanning: uploaded SARIF (id %s); code scanning processes it in the background", up.ID)
+		return up.ID
+	}
+	// Bounded by the client's PollTimeout (2 minutes) and by ctx.
+	up, err = gh.WaitProcessed(ctx, up, 0)
+	if err != nil {
+		log.Warningf("code scanning upload %s: %v", up.ID, err)
+	} else {
+		log.Infof("Code scanning: uploaded SARIF (id %s), processing %s", up.ID, up.Status)
+	}
+	return up.ID
 }
 
 func upsertComment(ctx context.Context, gh *github.Client, actx github.ActionsContext, s config.Settings, log *console.Console, res finding.Result) {

@@ -24,8 +24,8 @@ import (
 // fails is logged; the others are still written. It reports whether every
 // file the run writes (the JSON, SARIF, JUnit and OCSF reports, the job
 // summary, the step outputs) was written: a run whose reports are missing
-// has not passed
-// (ExitReportsIncomplete). GitHub API sinks only warn, as documented.
+// has not passed (ExitReportsIncomplete). GitHub API sinks only warn, as
+// documented.
 func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result, workspace string) (written bool) {
 	logProblems(log, *res)
 	log.Raw(text.Render(*res))
@@ -49,7 +49,9 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 	if !writeOtherToolReports(d, s, log, *res) {
 		written = false
 	}
-	publish(ctx, d, s, log, *res)
+	if id := publish(ctx, d, s, log, *res); id != "" {
+		outputs["sarif-id"] = id
+	}
 	notifyPeople(ctx, d, s, log, *res)
 	if log.InActions() {
 		if err := annotations.Write(log.Writer(), *res, annotations.Options{}); err != nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
 	"github.com/sethvargo/go-githubactions"
 	"golang.org/x/sync/errgroup"
@@ -20,6 +19,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/ec2query"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
 )
@@ -82,7 +82,7 @@ func accountRegions(ctx context.Context, s config.Settings, accounts []creds.Acc
 			continue
 		}
 		g.Go(func() error {
-			rs, err := scan.EnabledRegions(ctx, ec2.NewFromConfig(a.Config))
+			rs, err := ec2query.EnabledRegions(ctx, a.Config)
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: awserr.Describe(err)})
@@ -126,7 +126,12 @@ func awsOptions(s config.Settings, d Deps) []func(*awsconfig.LoadOptions) error 
 	if d.HTTPClient != nil {
 		opts = append(opts, awsconfig.WithHTTPClient(d.HTTPClient))
 	}
-	if d.Getenv("AWS_REGION") == "" && d.Getenv("AWS_DEFAULT_REGION") == "" {
+	switch {
+	case s.AWSRegion != "":
+		// aws-region: the partition's home region (GovCloud, China) given
+		// as an input, over AWS_REGION.
+		opts = append(opts, awsconfig.WithRegion(s.AWSRegion))
+	case d.Getenv("AWS_REGION") == "" && d.Getenv("AWS_DEFAULT_REGION") == "":
 		opts = append(opts, awsconfig.WithRegion(defaultRegion(s)))
 	}
 	return opts

@@ -36,20 +36,23 @@ type Settings struct {
 	ConfigPath      string // the file read, empty if none
 	SARIFFile       string
 	UploadSARIF     bool
-	Category        string
-	Comment         CommentMode
-	GitHubToken     string
-	ReportJSON      string
-	Issue           IssueMode
-	JUnitFile       string
-	OCSFFile        string
-	WebhookURL      string // secret: masked, never printed
-	Remediate       RemediateMode
-	RemediateOn     finding.Severity
-	ReEnable        bool
-	OnScanError     ScanErrorPolicy
-	MaxConcurrency  int
-	Timeout         time.Duration
+	// WaitForProcessing (wait-for-processing) waits, bounded, for code
+	// scanning to process the upload.
+	WaitForProcessing bool
+	Category          string
+	Comment           CommentMode
+	GitHubToken       string
+	ReportJSON        string
+	Issue             IssueMode
+	JUnitFile         string
+	OCSFFile          string
+	WebhookURL        string // secret: masked, never printed
+	Remediate         RemediateMode
+	RemediateOn       finding.Severity
+	ReEnable          bool
+	OnScanError       ScanErrorPolicy
+	MaxConcurrency    int
+	Timeout           time.Duration
 
 	// TerraformPlans and ChangeSets are the paths of the plans to judge.
 	TerraformPlans []string
@@ -65,6 +68,13 @@ type Settings struct {
 	Identity
 
 	Allow []AllowEntry
+
+	// AWSRegion (aws-region) is the region of the base identity's calls;
+	// empty: AWS_REGION, else the first region scanned, else us-east-1.
+	AWSRegion string
+	// Warnings are settings accepted with a caveat (a region name the pinned
+	// SDK does not list); the run reports them.
+	Warnings []string
 
 	// InActions is true when running as a GitHub Action (GITHUB_ACTIONS=true).
 	InActions bool
@@ -313,8 +323,9 @@ func (v value) err(msg string, a ...any) error {
 // reader turns the merged values into typed settings, collecting one error
 // per bad value.
 type reader struct {
-	values map[string]value
-	errs   []error
+	values   map[string]value
+	errs     []error
+	warnings []string
 }
 
 func (r *reader) get(name string) value { return r.values[name] }
@@ -400,6 +411,7 @@ func (s *Settings) apply(values map[string]value) []error {
 	s.applyRemediation(r)
 	s.applyRun(r)
 	s.applyAccounts(r)
+	s.Warnings = r.warnings
 	return r.errs
 }
 
@@ -438,6 +450,9 @@ func (r *reader) regions(name string) []string {
 			bad = true
 			continue
 		}
+		if w := RegionWarning(region); w != "" && !slices.Contains(regions, region) {
+			r.warnings = append(r.warnings, w)
+		}
 		if !slices.Contains(regions, region) {
 			regions = append(regions, region)
 		}
@@ -452,6 +467,7 @@ func (r *reader) regions(name string) []string {
 func (s *Settings) applyReports(r *reader) {
 	s.SARIFFile = r.reportPath("sarif-file")
 	s.UploadSARIF = r.boolean("upload-sarif")
+	s.WaitForProcessing = r.boolean("wait-for-processing")
 	s.Category = r.oneLine("category")
 	s.Comment = choice(r, "comment", CommentUpsert, CommentOff)
 	s.GitHubToken = r.get("github-token").text
@@ -523,6 +539,12 @@ func (s *Settings) applyAccounts(r *reader) {
 			r.add(v.err("%v", err))
 		}
 		s.RoleToAssume = v.text
+	}
+	if v := r.get("aws-region"); v.text != "" {
+		if err := ValidateRegion(v.text); err != nil {
+			r.add(v.err("%v", err))
+		}
+		s.AWSRegion = v.text
 	}
 	s.Audience = r.get("audience").text
 	// An empty role-session-name (or audience) means creds' default.

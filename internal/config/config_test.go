@@ -117,7 +117,7 @@ func TestBadConfigNamesFileLineField(t *testing.T) {
 		{"bad arn", "allow:\n  - key: arn:aws:s3:::bucket\n    reason: r\n    expires: 2027-01-01\n", "kdg.yml:2: allow[0].key: \"arn:aws:s3:::bucket\" is not a KMS key or alias ARN"},
 		{"alias without prefix", "allow:\n  - alias: orders\n    reason: r\n    expires: 2027-01-01\n", "kdg.yml:2: allow[0].alias: \"orders\" must start with alias/"},
 		{"bad account", "allow:\n  - key: k\n    account: 1234\n    reason: r\n    expires: 2027-01-01\n", "kdg.yml:3: allow[0].account"},
-		{"unknown region in entry", "allow:\n  - key: k\n    region: us-east-9\n    reason: r\n    expires: 2027-01-01\n", "kdg.yml:3: allow[0].region: unknown AWS region"},
+		{"malformed region in entry", "allow:\n  - key: k\n    region: us-east-nine\n    reason: r\n    expires: 2027-01-01\n", "kdg.yml:3: allow[0].region: \"us-east-nine\" is not an AWS region name"},
 		{"duplicate entry", "allow:\n  - key: k\n    reason: r\n    expires: 2027-01-01\n  - key: k\n    reason: r2\n    expires: 2027-01-02\n", "kdg.yml:5: allow[1]: duplicates the entry on line 2"},
 		{"wrong type", "allow:\n  key: k\n", "kdg.yml:2: allow: must be a list"},
 		{"entry not a mapping", "allow:\n  - k\n", "kdg.yml:2: allow[0]: must be a mapping"},
@@ -169,6 +169,8 @@ func TestBadInputsNameTheInput(t *testing.T) {
 		{"stray argument", []string{"scan"}, nil, "unexpected argument \"scan\""},
 		{"missing explicit config", []string{"--config", "missing.yml"}, nil, "missing.yml: cannot read config file"},
 		{"organization without role", []string{"--organization", "true"}, nil, "flag --organization: organization: true needs role-name"},
+		{"aws-region malformed", []string{"--aws-region", "gov-west"}, nil, "flag --aws-region: \"gov-west\" is not an AWS region name"},
+		{"region with a host name", []string{"--regions", "us-east-1.evil.example"}, nil, "is not an AWS region name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,5 +194,44 @@ func TestHelpListsEveryInput(t *testing.T) {
 		if !strings.Contains(b.String(), "--"+in.Name+" ") {
 			t.Errorf("--help does not document --%s", in.Name)
 		}
+	}
+}
+
+// Region names are judged by the AWS SDK's partition metadata: a name the
+// pinned SDK lists is taken silently, a well-formed name it does not list
+// (a region launched later) is taken with a warning naming it, in any
+// partition.
+func TestRegionsFromThePartitionMetadata(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		regions  string
+		warnings []string // regions warned about
+	}{
+		{"us-east-1,eu-west-1", nil},
+		{"us-gov-west-1,us-gov-east-1", nil},
+		{"cn-north-1,cn-northwest-1", nil},
+		{"us-east-1,ap-future-9", []string{"ap-future-9"}},
+		{"ap-future-9,ap-future-9", []string{"ap-future-9"}},
+		{"us-gov-north-7,cn-far-2", []string{"us-gov-north-7", "cn-far-2"}},
+	}
+	for _, tc := range cases {
+		s, err := config.Load([]string{"--regions", tc.regions}, env(nil, nil), io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", tc.regions, err)
+			continue
+		}
+		if len(s.Warnings) != len(tc.warnings) {
+			t.Errorf("%s: warnings %q, want one each for %v", tc.regions, s.Warnings, tc.warnings)
+			continue
+		}
+		for i, r := range tc.warnings {
+			if !strings.Contains(s.Warnings[i], "region "+r+" ") || !strings.Contains(s.Warnings[i], "scanning it anyway") {
+				t.Errorf("%s: warning %q does not name %s", tc.regions, s.Warnings[i], r)
+			}
+		}
+	}
+	s, err := config.Load([]string{"--aws-region", "us-gov-west-1"}, env(nil, nil), io.Discard)
+	if err != nil || s.AWSRegion != "us-gov-west-1" {
+		t.Errorf("aws-region: %q, %v", s.AWSRegion, err)
 	}
 }

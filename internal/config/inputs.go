@@ -31,6 +31,7 @@ var Inputs = []Input{
 	{Name: "config", Default: ".github/kms-deletion-gate.yml", Description: "Path of the YAML config file holding the allowlist and any setting; the default path is read only when present. Inputs left at their default do not override it."},
 	{Name: "sarif-file", Default: "kms-deletion-gate.sarif", InFile: true, Description: "Where to write the SARIF 2.1.0 report (always written; exit code 4 when it cannot be)."},
 	{Name: "upload-sarif", Default: "true", InFile: true, Description: "Upload the SARIF report to GitHub code scanning (needs security-events: write)."},
+	{Name: "wait-for-processing", Default: "false", InFile: true, Description: "After the upload, wait (at most 2 minutes) for code scanning to process the SARIF report and warn if it failed. The verdict, outputs and summary never wait otherwise."},
 	{Name: "category", Default: "kms-deletion-gate", InFile: true, Description: "Code scanning category of this scan; give each matrix shard its own."},
 	{Name: "comment", Default: "upsert", InFile: true, Description: "Pull-request comment: upsert (one comment, updated in place) or off."},
 	{Name: "github-token", Default: "${{ github.token }}", Secret: true, Description: "Token for code scanning upload and the pull-request comment."},
@@ -45,6 +46,7 @@ var Inputs = []Input{
 	{Name: "on-scan-error", Default: "fail", InFile: true, Description: "fail (exit 3 when any account or region could not be scanned) or warn."},
 	{Name: "max-concurrency", Default: "16", InFile: true, Description: "Most AWS calls in flight at once."},
 	{Name: "timeout", Default: "15m", InFile: true, Description: "Bound on the whole run (Go duration, e.g. 10m)."},
+	{Name: "aws-region", Default: "", Description: "Region for the base identity's calls (STS, Organizations, listing regions): the partition's home region, e.g. us-gov-west-1 or cn-northwest-1. Empty: AWS_REGION, else the first of regions, else us-east-1."},
 	{Name: "role-to-assume", Default: "", Description: "Role ARN to assume with the job's GitHub OIDC token (needs id-token: write). Empty: the standard AWS credential chain."},
 	{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the OIDC token."},
 	{Name: "role-session-name", Default: "kms-deletion-gate", Description: "Session name of assumed roles."},
@@ -67,4 +69,5 @@ var Outputs = []struct{ Name, Description string }{
 	{"total", "Number of findings, allowlisted included."},
 	{"sarif-file", "Path of the SARIF report."},
 	{"report-json", "Path of the JSON report."},
+	{"sarif-id", "Code scanning's id of the SARIF upload, as github/codeql-action/upload-sarif gives it (empty when nothing was uploaded)."},
 }

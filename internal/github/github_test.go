@@ -221,7 +221,7 @@ func TestUploadSARIFPerEvent(t *testing.T) {
 			if err != nil {
 				t.Fatalf("upload: %v", err)
 			}
-			if up.Status != "complete" || up.ID == "" || up.Ref != tc.wantRef || up.CommitSHA != sha || up.AnalysesURL == "" {
+			if up.Status != StatusPending || up.ID == "" || up.Ref != tc.wantRef || up.CommitSHA != sha {
 				t.Errorf("upload = %+v", up)
 			}
 			ups := fake.Uploads()
@@ -232,8 +232,8 @@ func TestUploadSARIFPerEvent(t *testing.T) {
 			if got.CommitSHA != sha || got.Ref != tc.wantRef || string(got.SARIF) != sarifDoc || got.Validate == nil || !*got.Validate || got.StartedAt != "2026-03-01T12:00:00Z" {
 				t.Errorf("recorded upload = %+v", got)
 			}
-			if n := len(fake.Calls(fakegithub.OpGetSARIF)); n != 2 {
-				t.Errorf("status polls = %d, want 2", n)
+			if n := len(fake.Calls(fakegithub.OpGetSARIF)); n != 0 {
+				t.Errorf("status polls = %d, want 0: the upload does not wait", n)
 			}
 			if auth := fake.Calls(fakegithub.OpUploadSARIF)[0].Header.Get("Authorization"); auth != "Bearer "+token {
 				t.Errorf("Authorization header not sent as a bearer token")
@@ -242,7 +242,7 @@ func TestUploadSARIFPerEvent(t *testing.T) {
 	}
 }
 
-func TestUploadSARIFProcessing(t *testing.T) {
+func TestWaitProcessedStatuses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
@@ -263,6 +263,10 @@ func TestUploadSARIFProcessing(t *testing.T) {
 			fake.SetProcessing(tc.seq...)
 			c, sl := newClient(t, fake, pushEnv(), nil)
 			up, err := c.UploadSARIF(context.Background(), []byte(sarifDoc), UploadOptions{})
+			if err != nil {
+				t.Fatalf("upload: %v", err)
+			}
+			up, err = c.WaitProcessed(context.Background(), up, 0)
 			if up.Status != tc.wantStatus {
 				t.Errorf("status = %q, want %q", up.Status, tc.wantStatus)
 			}
@@ -351,14 +355,14 @@ func TestRetriesThenSucceeds(t *testing.T) {
 			fake.Fail(fakegithub.OpUploadSARIF, tc.times, tc.fault)
 			c, sl := newClient(t, fake, pushEnv(), nil)
 			up, err := c.UploadSARIF(context.Background(), []byte(sarifDoc), UploadOptions{})
-			if err != nil || up.Status != "complete" {
+			if err != nil || up.Status != StatusPending || up.ID == "" {
 				t.Fatalf("upload = %+v, %v", up, err)
 			}
 			if n := len(fake.Calls(fakegithub.OpUploadSARIF)); n != tc.times+1 {
 				t.Errorf("upload calls = %d, want %d", n, tc.times+1)
 			}
 			waits := sl.all()
-			if len(waits) < len(tc.wantWaits) {
+			if len(waits) != len(tc.wantWaits) {
 				t.Fatalf("waits = %v", waits)
 			}
 			for i, d := range tc.wantWaits {
