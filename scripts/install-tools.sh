@@ -14,6 +14,8 @@
 #   golangci-lint     go  github.com/golangci/golangci-lint/v2 (~3 min cold)
 #   goreleaser        go  github.com/goreleaser/goreleaser/v2 (release builds)
 #   ShellCheck (apt)  lints shell; actionlint runs it on run: scripts
+#   cmark-gfm (apt)   GitHub's Markdown engine; the tests render the PR
+#                     comment and the job summary with it (needs root)
 #   container         apt buildah podman runc (needs root)
 #   xmllint           apt libxml2-utils (the JUnit report's schema check)
 #   all               every component above
@@ -45,6 +47,7 @@ BUILDAH_VERSION=1.28.2+ds1-3+deb12u1+b3
 PODMAN_VERSION=4.3.1+ds1-8+deb12u1+b3
 RUNC_VERSION=1.1.5+ds1-1+deb12u1
 SHELLCHECK_VERSION=0.9.0-1
+CMARK_GFM_VERSION=0.29.0.gfm.6-6
 LIBXML2_UTILS_VERSION=2.9.14+dfsg-1.3~deb12u6
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
@@ -102,6 +105,15 @@ shellcheck_tool() {
   apt_install "shellcheck=${SHELLCHECK_VERSION}"
 }
 
+cmark_gfm_tool() {
+  if command -v cmark-gfm >/dev/null; then
+    log "cmark-gfm $(cmark-gfm --version | awk 'NR==1{print $2}') present"
+    return
+  fi
+  log "installing cmark-gfm from Debian"
+  apt_install "cmark-gfm=${CMARK_GFM_VERSION}"
+}
+
 xmllint_tool() {
   if command -v xmllint >/dev/null; then
     log "xmllint present"
@@ -130,9 +142,10 @@ install_component() {
     golangci-lint) go_tool golangci-lint "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@${GOLANGCI_LINT_VERSION}" "${GOLANGCI_LINT_VERSION#v}" ;;
     goreleaser) go_tool goreleaser "github.com/goreleaser/goreleaser/v2@${GORELEASER_VERSION}" "${GORELEASER_VERSION#v}" ;;
     shellcheck) shellcheck_tool ;;
+    cmark-gfm) cmark_gfm_tool ;;
     container) apt_tools ;;
     xmllint) xmllint_tool ;;
-    all) for c in lint sarif-multitool golangci-lint goreleaser container xmllint; do install_component "$c"; done ;;
+    all) for c in lint sarif-multitool golangci-lint goreleaser cmark-gfm container xmllint; do install_component "$c"; done ;;
     *) log "unknown component '$1' (see the header of $0)"; exit 2 ;;
   esac
 }

@@ -13,7 +13,7 @@ start=$(date +%s)
 step() { printf '\n== %s (+%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 step "Install pinned tools"
-components=(lint sarif-multitool golangci-lint xmllint goreleaser)
+components=(lint sarif-multitool golangci-lint xmllint goreleaser cmark-gfm)
 [ "${SKIP_CONTAINER:-}" = 1 ] || components+=(container)
 scripts/install-tools.sh "${components[@]}"
 export PATH="$PWD/.tools/bin:$PWD/.tools/npm/node_modules/.bin:$PATH"

@@ -27,6 +27,10 @@ const (
 	ExitFail       = 1
 	ExitBadConfig  = 2
 	ExitIncomplete = 3
+	// ExitReportsIncomplete: the scan finished, but a report file the run
+	// was asked to write (JSON, SARIF, job summary, step outputs) could not
+	// be written. A gate whose evidence is missing has not passed.
+	ExitReportsIncomplete = 4
 )
 
 // Deps are the seams of a run: everything it reads from or writes to the
@@ -95,18 +99,26 @@ func Run(ctx context.Context, d Deps) int {
 	// leave complete local reports.
 	reportCtx, cancelReports := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelReports()
-	writeReports(reportCtx, d, settings, log, &res, workspace)
+	written := writeReports(reportCtx, d, settings, log, &res, workspace)
 
-	return exitCode(settings, res, log)
+	return exitCode(settings, res, written, log)
 }
 
-func exitCode(s config.Settings, res finding.Result, log *console.Console) int {
+// exitCode decides the exit code. Precedence: 3 (scan incomplete), then 4
+// (reports incomplete), then 1 (gate failed): what could not be done comes
+// before the verdict, as a gate that could not look everywhere or record
+// what it saw has not passed.
+func exitCode(s config.Settings, res finding.Result, written bool, log *console.Console) int {
 	if len(res.Errors) > 0 {
 		if s.OnScanError == config.ScanErrorFail {
 			log.Errorf("Scan incomplete: %d account/region target(s) could not be scanned (on-scan-error: fail).", len(res.Errors))
 			return ExitIncomplete
 		}
 		log.Warningf("Scan incomplete: %d account/region target(s) could not be scanned (on-scan-error: warn).", len(res.Errors))
+	}
+	if !written {
+		log.Errorf("Reports incomplete: a report file could not be written (see the errors above); exit code %d.", ExitReportsIncomplete)
+		return ExitReportsIncomplete
 	}
 	if !res.Passed {
 		return ExitFail

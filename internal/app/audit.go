@@ -14,8 +14,10 @@ import (
 )
 
 // writeOtherToolReports writes the files other tools read: JUnit XML and
-// OCSF. A failure is logged as an error but does not change the exit code.
-func writeOtherToolReports(d Deps, s config.Settings, log *console.Console, res finding.Result) {
+// OCSF, and reports whether it wrote every one asked for. A failure is logged
+// as an error and ends the run with ExitReportsIncomplete.
+func writeOtherToolReports(d Deps, s config.Settings, log *console.Console, res finding.Result) bool {
+	ok := true
 	write := func(what, path string, marshal func() ([]byte, error)) {
 		if path == "" {
 			return
@@ -26,12 +28,14 @@ func writeOtherToolReports(d Deps, s config.Settings, log *console.Console, res 
 		}
 		if err != nil {
 			log.Errorf("write %s %s: %v", what, path, err)
+			ok = false
 			return
 		}
 		log.Infof("%s: %s", what, path)
 	}
 	write("JUnit report", s.JUnitFile, func() ([]byte, error) { return junit.Marshal(res) })
 	write("OCSF report", s.OCSFFile, func() ([]byte, error) { return ocsf.Marshal(res, d.Version) })
+	return ok
 }
 
 // auditEvents are the events that keep the audit issue: scheduled and

@@ -22,6 +22,7 @@ func scanTargets(ctx context.Context, s config.Settings, log *console.Console, t
 	out := scan.Scan(ctx, targets, scan.Options{
 		IncludeDisabled: s.IncludeDisabled,
 		Concurrency:     s.MaxConcurrency,
+		Now:             res.ScanTime,
 	})
 	done()
 	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls

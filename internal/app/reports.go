@@ -21,19 +21,34 @@ import (
 
 // writeReports sends the one result to every sink: the log, the table, the
 // local report files, GitHub, and the runner's file commands. A sink that
-// fails is logged; the others are still written.
-func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result, workspace string) {
+// fails is logged; the others are still written. It reports whether every
+// file the run writes (the JSON, SARIF, JUnit and OCSF reports, the job
+// summary, the step outputs) was written: a run whose reports are missing
+// has not passed (ExitReportsIncomplete). GitHub API sinks only warn, as
+// documented.
+func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result, workspace string) (written bool) {
 	logProblems(log, *res)
 	log.Raw(text.Render(*res))
 
+	written = true
 	outputs := resultOutputs(*res)
-	if s.ReportJSON != "" && writeJSONReport(d, s, log, *res) {
-		outputs["report-json"] = s.ReportJSON
+	if s.ReportJSON != "" {
+		if writeJSONReport(d, s, log, *res) {
+			outputs["report-json"] = s.ReportJSON
+		} else {
+			written = false
+		}
 	}
-	if s.SARIFFile != "" && writeSARIFReport(d, s, log, *res, workspace) {
-		outputs["sarif-file"] = s.SARIFFile
+	if s.SARIFFile != "" {
+		if writeSARIFReport(d, s, log, *res, workspace) {
+			outputs["sarif-file"] = s.SARIFFile
+		} else {
+			written = false
+		}
 	}
-	writeOtherToolReports(d, s, log, *res)
+	if !writeOtherToolReports(d, s, log, *res) {
+		written = false
+	}
 	if id := publish(ctx, d, s, log, *res); id != "" {
 		outputs["sarif-id"] = id
 	}
@@ -43,7 +58,7 @@ func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.C
 			log.Warningf("annotations: %v", err)
 		}
 	}
-	writeStepFiles(d, log, *res, outputs)
+	return writeStepFiles(d, log, *res, outputs) && written
 }
 
 // logProblems puts every warning and every target that could not be scanned
@@ -74,7 +89,7 @@ func resultOutputs(res finding.Result) map[string]string {
 }
 
 // writeJSONReport writes the JSON report and reports whether it did. A
-// failure is logged as an error but does not change the exit code.
+// failure is logged as an error.
 func writeJSONReport(d Deps, s config.Settings, log *console.Console, res finding.Result) bool {
 	data, err := jsonreport.Marshal(res, d.Version)
 	if err == nil {
@@ -89,14 +104,18 @@ func writeJSONReport(d Deps, s config.Settings, log *console.Console, res findin
 }
 
 // writeSARIFReport writes the SARIF report and reports whether it did. A
-// failure is logged as an error but does not change the exit code.
+// failure is logged as an error.
 func writeSARIFReport(d Deps, s config.Settings, log *console.Console, res finding.Result, workspace string) bool {
 	opts := sarif.Options{
 		ToolVersion:  d.Version,
 		Category:     s.Category,
 		FallbackFile: sarif.ChooseFallbackFile(workspace, s.ConfigPath, d.Getenv("GITHUB_WORKFLOW_REF")),
 	}
-	if err := sarif.WriteFile(s.SARIFFile, res, opts); err != nil {
+	data, err := sarif.Build(res, opts)
+	if err == nil {
+		err = writeFile(s.SARIFFile, data)
+	}
+	if err != nil {
 		log.Errorf("write SARIF report %s: %v", s.SARIFFile, err)
 		return false
 	}
@@ -105,12 +124,15 @@ func writeSARIFReport(d Deps, s config.Settings, log *console.Console, res findi
 }
 
 // writeStepFiles appends the job summary and the step outputs to the files
-// the runner names (GITHUB_STEP_SUMMARY, GITHUB_OUTPUT), when it names them.
-func writeStepFiles(d Deps, log *console.Console, res finding.Result, outputs map[string]string) {
+// the runner names (GITHUB_STEP_SUMMARY, GITHUB_OUTPUT), when it names them,
+// and reports whether it wrote every one.
+func writeStepFiles(d Deps, log *console.Console, res finding.Result, outputs map[string]string) bool {
+	ok := true
 	if path := d.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
 		md := summary.Render(res, summary.Options{RunURL: github.RunURL(d.Getenv), ToolVersion: d.Version})
 		if err := workflow.AppendSummary(path, md); err != nil {
-			log.Warningf("%v", err)
+			log.Errorf("%v", err)
+			ok = false
 		}
 	}
 	if path := d.Getenv("GITHUB_OUTPUT"); path != "" {
@@ -121,14 +143,17 @@ func writeStepFiles(d Deps, log *console.Console, res finding.Result, outputs ma
 			}
 		}
 		if err := workflow.WriteOutputs(path, list); err != nil {
-			log.Warningf("%v", err)
+			log.Errorf("%v", err)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // writeFile writes data atomically enough for a report: to a temporary file
-// beside path, then renamed over it.
-func writeFile(path string, data []byte) error {
+// beside path, then renamed over it. Whatever fails, no temporary file is
+// left behind.
+func writeFile(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -137,16 +162,19 @@ func writeFile(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

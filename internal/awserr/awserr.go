@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/redact"
 )
 
 // MaxRunes bounds a described error: enough for any real AWS message (they
@@ -62,7 +63,21 @@ func Code(err error) string {
 // Message is the error's AWS message, else the text of the HTTP failure,
 // else the error text; escaped and at most MaxRunes runes.
 func Message(err error) string {
-	return escape.PlainText(message(err), MaxRunes)
+	return bounded(message(err))
+}
+
+// bounded makes an untrusted message displayable: token-shaped strings
+// (an endpoint may echo a token) removed, escaped, at most MaxRunes runes.
+// The text is cut to twice the bound first, so a hostile megabyte message
+// costs no more than a short one; a token the pre-cut splits lies beyond the
+// final cut anyway.
+func bounded(s string) string {
+	if n := 2 * MaxRunes; len(s) > 4*n { // 4 bytes per rune at most
+		if rs := []rune(s[:4*n]); len(rs) > n {
+			s = string(rs[:n]) + "…"
+		}
+	}
+	return escape.PlainText(redact.Shapes(s), MaxRunes)
 }
 
 func message(err error) string {
@@ -81,7 +96,7 @@ func message(err error) string {
 // AWS API error, "HTTP 500: message" for an answer without one, a sentence saying what to do for a per-call timeout, the
 // error text otherwise. Escaped and at most MaxRunes runes (plus "…").
 func Describe(err error) string {
-	return escape.PlainText(Text(err), MaxRunes)
+	return bounded(Text(err))
 }
 
 // Text is Describe before escaping and capping, for a caller that must

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -464,7 +465,7 @@ func (r *reader) regions(name string) []string {
 
 // applyReports reads where the reports go.
 func (s *Settings) applyReports(r *reader) {
-	s.SARIFFile = r.get("sarif-file").text
+	s.SARIFFile = r.reportPath("sarif-file")
 	s.UploadSARIF = r.boolean("upload-sarif")
 	s.WaitForProcessing = r.boolean("wait-for-processing")
 	s.Category = r.oneLine("category")
@@ -473,11 +474,40 @@ func (s *Settings) applyReports(r *reader) {
 	if s.GitHubToken == "${{ github.token }}" {
 		s.GitHubToken = ""
 	}
-	s.ReportJSON = r.get("report-json").text
+	s.ReportJSON = r.reportPath("report-json")
 	s.Issue = choice(r, "issue", IssueUpsert, IssueOff)
-	s.JUnitFile = r.get("junit-file").text
-	s.OCSFFile = r.get("ocsf-file").text
+	s.JUnitFile = r.reportPath("junit-file")
+	s.OCSFFile = r.reportPath("ocsf-file")
 	s.WebhookURL = r.webhookURL("webhook-url")
+}
+
+// reportPath returns the path of a local report file, refusing before any
+// AWS call one that can never be written: an existing directory ("/"), or a
+// path whose nearest existing ancestor is a file. Failures only the write
+// can see (permissions, a full disk) end the run with exit code 4.
+func (r *reader) reportPath(name string) string {
+	v := r.get(name)
+	if v.text == "" {
+		return ""
+	}
+	if fi, err := os.Stat(v.text); err == nil && fi.IsDir() {
+		r.add(v.err("%q is a directory: give the path of a file to write", v.text))
+		return v.text
+	}
+	for dir := filepath.Dir(v.text); ; {
+		if fi, err := os.Stat(dir); err == nil {
+			if !fi.IsDir() {
+				r.add(v.err("%q cannot be written: %s is a file, not a directory", v.text, dir))
+			}
+			break
+		}
+		next := filepath.Dir(dir)
+		if next == dir {
+			break
+		}
+		dir = next
+	}
+	return v.text
 }
 
 // webhookURL reads a secret http(s) URL. Its errors never quote it.
@@ -593,7 +623,8 @@ Flags:
       Show this help.
 
 Exit codes: 0 gate passed; 1 gate failed; 2 bad configuration (nothing
-scanned); 3 scan incomplete under --on-scan-error fail.
+scanned); 3 scan incomplete under --on-scan-error fail; 4 reports incomplete
+(a report file could not be written).
 `)
 }
 

@@ -2,6 +2,10 @@
 // Actions it speaks workflow commands (::warning::, ::error::, ::group::,
 // ::add-mask::) with every untrusted part escaped; outside Actions it writes
 // plain lines. Nothing else in the program prints to stdout or stderr.
+// Every line but the ::add-mask:: commands themselves goes through a
+// redact.Set holding every masked secret, so a secret an API echoes
+// upper-cased or cut short (which the runner's exact-match masking misses)
+// is not printed either, in or out of Actions.
 //
 // A run has two streams: the log (info, warnings, errors, groups, masks) and
 // its result (the table, written by Raw). Outside Actions the log goes to
@@ -16,8 +20,10 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/redact"
 )
 
 // Console writes log lines. It is safe for concurrent use.
@@ -26,6 +32,7 @@ type Console struct {
 	w         io.Writer // the log
 	out       io.Writer // the result (Raw)
 	inActions bool
+	secrets   redact.Set // every secret passed to Mask
 }
 
 // New returns a Console writing its log and its result to w; inActions
@@ -50,18 +57,44 @@ func (c *Console) InActions() bool { return c.inActions }
 func (c *Console) line(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	fmt.Fprintln(c.w, c.secrets.Clean(s))
+}
+
+// maskLine writes an ::add-mask:: command, the one line that must carry its
+// secret unredacted.
+func (c *Console) maskLine(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	fmt.Fprintln(c.w, s)
+}
+
+// maxMessageBytes bounds one message (Infof, Warningf, Errorf, Group): what
+// reaches them from AWS and GitHub is capped where it is read, and this is
+// the last guard, so that no value an endpoint returns makes a log line of
+// megabytes.
+const maxMessageBytes = 3000
+
+// bounded cuts msg to maxMessageBytes on a rune boundary, marking the cut.
+func bounded(msg string) string {
+	if len(msg) <= maxMessageBytes {
+		return msg
+	}
+	cut := maxMessageBytes
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "… (cut)"
 }
 
 // Infof writes an informational line. The format is trusted; every argument
 // is treated as untrusted and made safe for one log line.
 func (c *Console) Infof(format string, args ...any) {
-	c.line(escape.LogLine(fmt.Sprintf(format, safeArgs(args)...)))
+	c.line(escape.LogLine(bounded(fmt.Sprintf(format, safeArgs(args)...))))
 }
 
 // Warningf writes a warning (a ::warning:: annotation in Actions).
 func (c *Console) Warningf(format string, args ...any) {
-	msg := fmt.Sprintf(format, safeArgs(args)...)
+	msg := bounded(fmt.Sprintf(format, safeArgs(args)...))
 	if c.inActions {
 		c.line("::warning::" + escape.WorkflowData(msg))
 		return
@@ -71,7 +104,7 @@ func (c *Console) Warningf(format string, args ...any) {
 
 // Errorf writes an error (a ::error:: annotation in Actions).
 func (c *Console) Errorf(format string, args ...any) {
-	msg := fmt.Sprintf(format, safeArgs(args)...)
+	msg := bounded(fmt.Sprintf(format, safeArgs(args)...))
 	if c.inActions {
 		c.line("::error::" + escape.WorkflowData(msg))
 		return
@@ -79,16 +112,21 @@ func (c *Console) Errorf(format string, args ...any) {
 	c.line("error: " + escape.LogLine(msg))
 }
 
-// Mask tells the runner to hide secret from the log from now on. Outside
+// Mask tells the runner to hide secret from the log from now on, and
+// redacts it (in any case, whole or cut short) from every later line. Outside
 // Actions it prints nothing.
 func (c *Console) Mask(secret string) {
-	if !c.inActions || strings.TrimSpace(secret) == "" {
+	if strings.TrimSpace(secret) == "" {
+		return
+	}
+	c.secrets.Add(secret)
+	if !c.inActions {
 		return
 	}
 	// A multi-line secret is masked line by line, as the runner requires.
 	for _, part := range strings.Split(strings.ReplaceAll(secret, "\r\n", "\n"), "\n") {
 		if strings.TrimSpace(part) != "" {
-			c.line("::add-mask::" + escape.WorkflowData(part))
+			c.maskLine("::add-mask::" + escape.WorkflowData(part))
 		}
 	}
 }
@@ -96,10 +134,10 @@ func (c *Console) Mask(secret string) {
 // Group starts a collapsible log group; the returned func ends it.
 func (c *Console) Group(title string) func() {
 	if !c.inActions {
-		c.line("== " + escape.LogLine(title))
+		c.line("== " + escape.LogLine(bounded(title)))
 		return func() {}
 	}
-	c.line("::group::" + escape.WorkflowData(escape.LogLine(title)))
+	c.line("::group::" + escape.WorkflowData(escape.LogLine(bounded(title))))
 	return func() { c.line("::endgroup::") }
 }
 
@@ -111,7 +149,7 @@ func (c *Console) Raw(text string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		fmt.Fprintln(c.out, escape.LogLine(l))
+		fmt.Fprintln(c.out, c.secrets.Clean(escape.LogLine(l)))
 	}
 }
 
@@ -124,7 +162,10 @@ type lockedWriter struct{ c *Console }
 func (l lockedWriter) Write(p []byte) (int, error) {
 	l.c.mu.Lock()
 	defer l.c.mu.Unlock()
-	return l.c.w.Write(p)
+	if _, err := io.WriteString(l.c.w, l.c.secrets.Clean(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func safeArgs(args []any) []any {

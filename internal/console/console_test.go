@@ -1,8 +1,11 @@
 package console_test
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 )
@@ -94,4 +97,59 @@ func TestProcessStreams(t *testing.T) {
 			t.Errorf("stdout = %q, stderr = %q; want stdout %q and nothing on stderr", stdout.String(), stderr.String(), want)
 		}
 	})
+}
+
+func TestMaskedSecretsAreRedactedInAnyForm(t *testing.T) {
+	const secret = "ghs_ConsoleSecretToken0123456789abcdef"
+	for _, inActions := range []bool{true, false} {
+		var buf bytes.Buffer
+		c := console.New(&buf, inActions)
+		c.Mask(secret)
+		c.Infof("echo %s", strings.ToUpper(secret))
+		c.Warningf("cut %s", secret[:14])
+		c.Errorf("tail %s", secret[len(secret)-12:])
+		c.Raw("raw " + strings.ToLower(secret))
+		fmt.Fprintf(c.Writer(), "::notice::%s\n", secret[3:20])
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if strings.HasPrefix(line, "::add-mask::") {
+				continue
+			}
+			low := strings.ToLower(line)
+			for i := 0; i+12 <= len(secret); i++ {
+				if strings.Contains(low, strings.ToLower(secret[i:i+12])) {
+					t.Errorf("actions=%v: %q holds %q", inActions, line, secret[i:i+12])
+					break
+				}
+			}
+			if !strings.Contains(line, "***") {
+				t.Errorf("actions=%v: nothing redacted in %q", inActions, line)
+			}
+		}
+	}
+}
+
+// No value an endpoint returns makes a log line of megabytes: every message
+// is cut, in and out of Actions, and the cut leaves valid UTF-8.
+func TestMessagesAreBounded(t *testing.T) {
+	big := strings.Repeat("é", 1<<20)
+	for _, inActions := range []bool{true, false} {
+		var buf bytes.Buffer
+		c := console.New(&buf, inActions)
+		c.Infof("info %s", big)
+		c.Warningf("warn %v", fmt.Errorf("wrapped: %s", big))
+		c.Errorf("error %s", big)
+		c.Group(big)()
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) < 4 {
+			t.Fatalf("actions=%v: %d lines", inActions, len(lines))
+		}
+		for _, line := range lines {
+			if len(line) > 4<<10 {
+				t.Errorf("actions=%v: a line of %d bytes: %.80q", inActions, len(line), line)
+			}
+		}
+		if !utf8.ValidString(buf.String()) || !strings.Contains(buf.String(), "… (cut)") {
+			t.Errorf("actions=%v: the cut is not marked or breaks UTF-8", inActions)
+		}
+	}
 }

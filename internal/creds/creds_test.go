@@ -194,6 +194,8 @@ func TestRedactor(t *testing.T) {
 	}{
 		{"known secrets, longest first", "key ASIASECRETKEY123-longer and ASIASECRETKEY123 abc", "key *** and *** abc"},
 		{"unregistered JWT", "bad token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJl here", "bad token *** here"},
+		{"upper-cased", "KEY ASIASECRETKEY123-LONGER", "KEY ***"},
+		{"cut short", "token asiasecretke… refused", "token ***… refused"},
 		{"control characters", "line1\nline2\r\x1b[31m", "line1 line2  [31m"},
 		{"long", strings.Repeat("x", 700), strings.Repeat("x", maxMessageRunes) + "…"},
 	}

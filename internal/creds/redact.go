@@ -1,59 +1,35 @@
 package creds
 
 import (
-	"regexp"
-	"sort"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/redact"
 )
 
 // maxMessageRunes bounds a ScanError message or error text built here.
 const maxMessageRunes = 600
 
-// jwtPattern finds JWT-shaped strings (header.claims.signature, base64url of
-// JSON objects), so a token is never echoed even if it was not registered.
-var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+`)
+// redactor removes known secrets from text that will be reported. It is
+// redact.Set (registered secrets in any case or cut short, and token shapes
+// such as JWTs even when not registered) plus the one-line, bounded shape
+// every message built here has.
+type redactor struct{ set redact.Set }
 
-// redactor removes known secrets from text that will be reported.
-type redactor struct {
-	mu      sync.Mutex
-	secrets []string
-}
-
-func (r *redactor) add(s string) {
-	if len(s) < 4 { // too short to be a secret; replacing it would garble text
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, v := range r.secrets {
-		if v == s {
-			return
-		}
-	}
-	r.secrets = append(r.secrets, s)
-	// Longest first, so a secret containing another is removed whole.
-	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
-}
+func (r *redactor) add(s string) { r.set.Add(s) }
 
 // clean returns s on one line, without control characters or known secrets,
-// at most maxMessageRunes long.
+// at most maxMessageRunes long. Secrets are removed before the cut, which
+// could otherwise split one.
 func (r *redactor) clean(s string) string {
-	r.mu.Lock()
-	for _, v := range r.secrets {
-		s = strings.ReplaceAll(s, v, "***")
-	}
-	r.mu.Unlock()
-	s = jwtPattern.ReplaceAllString(s, "***")
+	s = r.set.Clean(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.Map(func(c rune) rune {
 		if unicode.IsControl(c) {
 			return ' '
 		}
 		return c
-	}, strings.ToValidUTF8(s, "\uFFFD"))
+	}, s)
 	if rs := []rune(s); len(rs) > maxMessageRunes {
 		s = string(rs[:maxMessageRunes]) + "…"
 	}

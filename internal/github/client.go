@@ -18,6 +18,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/redact"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
@@ -66,6 +68,7 @@ type Client struct {
 	actx    ActionsContext
 	api     *gh.Client
 	initErr error
+	red     redact.Set // the token, caught upper-cased or cut short too
 
 	identityMu sync.Mutex
 	identity   string // the token's login, once known
@@ -106,6 +109,7 @@ func New(opts Options) *Client {
 		opts.APIURL = actx.APIURL
 	}
 	c := &Client{opts: opts, actx: actx, maxGzip: MaxSARIFGzipBytes}
+	c.red.Add(opts.Token)
 
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
@@ -251,10 +255,14 @@ func kindOf(status int) Kind {
 	}
 }
 
-// redact removes the token from text that may echo a request.
+// maxDetailRunes bounds a Warning's detail: GitHub's error messages are
+// unbounded (a hostile or broken API may answer megabytes), and the detail
+// reaches the log and the job summary.
+const maxDetailRunes = 600
+
+// redact removes the token (in any case, whole or cut short) and anything
+// token-shaped from text that may echo a request, then puts it on one line of
+// at most maxDetailRunes runes. Secrets go first: the cut could split one.
 func (c *Client) redact(s string) string {
-	if c.opts.Token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.opts.Token, "[redacted]")
+	return escape.PlainText(c.red.Clean(s), maxDetailRunes)
 }

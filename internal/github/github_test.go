@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/fakegithub"
 )
@@ -395,5 +396,30 @@ func TestNoTokenOrRepository(t *testing.T) {
 	c = New(Options{Token: token, APIURL: "ftp://x", Getenv: func(k string) string { return map[string]string{"GITHUB_REPOSITORY": repoName}[k] }})
 	if _, err := c.UpsertComment(context.Background(), 3, "<!-- kms-deletion-gate -->\nx"); !strings.Contains(asWarning(t, err).Error(), "GITHUB_API_URL") {
 		t.Errorf("bad API URL: %v", err)
+	}
+}
+
+// A GitHub error message is untrusted and unbounded, and may echo the token
+// in another case or cut short: the warning carries it on one line, at most
+// maxDetailRunes long, without any form of the token.
+func TestWarningDetailIsBoundedAndRedacted(t *testing.T) {
+	t.Parallel()
+	echo := "Bad credentials " + strings.ToUpper(token) + " / " + token[:14] + "\n" + strings.Repeat("y", 900<<10)
+	fake := fakegithub.New(t, fakegithub.Options{})
+	fake.Fail(fakegithub.OpUploadSARIF, 1, fakegithub.Fault{Status: 403, Message: echo})
+	c, _ := newClient(t, fake, pushEnv(), nil)
+	_, err := c.UploadSARIF(context.Background(), []byte(sarifDoc), UploadOptions{})
+	w := asWarning(t, err)
+	if n := utf8.RuneCountInString(w.Detail); n > maxDetailRunes+1 {
+		t.Errorf("detail is %d runes, over %d", n, maxDetailRunes)
+	}
+	if !strings.Contains(w.Detail, "Bad credentials ***") || strings.ContainsAny(w.Detail, "\n\r") {
+		t.Errorf("detail = %.200q", w.Detail)
+	}
+	low := strings.ToLower(w.Detail)
+	for i := 0; i+12 <= len(token); i++ {
+		if strings.Contains(low, strings.ToLower(token[i:i+12])) {
+			t.Errorf("detail holds %q of the token: %.200q", token[i:i+12], w.Detail)
+		}
 	}
 }

@@ -74,9 +74,11 @@ func (p Policy) judge(f finding.Finding, now time.Time) (float64, finding.Severi
 	switch {
 	case !f.DeletionDate.IsZero():
 		left = f.DeletionDate.Sub(now)
-	case f.PendingWindowDays > 0:
+	case f.RuleID == finding.RulePendingReplicaDeletion && f.PendingWindowDays > 0:
 		// A primary waiting for its replicas: it is deleted at least this
 		// long after the last replica goes, so this is the soonest it can be.
+		// A key pending deletion without a date (a malformed answer) has no
+		// such bound: no time left can be counted on, so it is critical.
 		left = time.Duration(f.PendingWindowDays) * day
 	}
 	// The severity compares exact durations; DaysLeft is rounded for display

@@ -130,3 +130,27 @@ func TestSortSoonestFirstDeterministic(t *testing.T) {
 		t.Errorf("order = %v", order)
 	}
 }
+
+// A key pending deletion whose date was malformed (the scan drops it) is
+// critical even when CloudTrail gave its waiting period: that period bounds a
+// replica wait, not a pending key whose date is unknown.
+func TestPendingKeyWithoutDateIsCritical(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	res := finding.Result{ScanTime: now, Findings: []finding.Finding{
+		{RuleID: finding.RulePendingDeletion, KeyID: "malformed", PendingWindowDays: 30},
+		{RuleID: finding.RulePendingReplicaDeletion, KeyID: "primary", PendingWindowDays: 30},
+	}}
+	policy.Policy{CriticalDays: 3, HighDays: 7, FailOn: finding.SeverityCritical, Now: now}.Apply(&res)
+	for _, f := range res.Findings {
+		want := finding.SeverityMedium
+		if f.KeyID == "malformed" {
+			want = finding.SeverityCritical
+		}
+		if f.Severity != want {
+			t.Errorf("%s: severity %s, want %s", f.KeyID, f.Severity, want)
+		}
+	}
+	if res.Passed {
+		t.Errorf("a pending key without a date passed the gate")
+	}
+}

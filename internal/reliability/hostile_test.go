@@ -48,6 +48,7 @@ func hostileSuite(t *testing.T, rec *recorder) {
 	t.Run("end to end", func(t *testing.T) { t.Parallel(); hostileEndToEnd(t, rec) })
 	t.Run("renderers", func(t *testing.T) { t.Parallel(); hostileRenderers(t, rec) })
 	t.Run("console", func(t *testing.T) { t.Parallel(); hostileConsole(t, rec) })
+	t.Run("second round", func(t *testing.T) { t.Parallel(); hostileSecondRound(t, rec) })
 }
 
 // hostileEndToEnd puts the corpus into moto (descriptions, tag keys and

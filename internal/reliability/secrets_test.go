@@ -2,6 +2,8 @@ package reliability
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +49,128 @@ func secretSuite(t *testing.T, rec *recorder) {
 		t.Parallel()
 		secretsInCLI(t, rec, seeded(t), now)
 	})
+	t.Run("APIs echo the tokens upper-cased and cut short", func(t *testing.T) {
+		t.Parallel()
+		secretsEchoed(t, rec, seeded(t), now)
+	})
+}
+
+// echo is what a careless API answers with a token it was sent: the token
+// upper-cased, and its first 14 characters.
+func echo(token string) string {
+	return "invalid token " + strings.ToUpper(token) + " (starts " + token[:min(14, len(token))] + "…)"
+}
+
+// secretsEchoed runs the action against a GitHub that echoes the github-token
+// in its 403 answers and an STS that echoes the OIDC ID token in its error,
+// each upper-cased and cut short, which exact-match masking misses.
+func secretsEchoed(t *testing.T, rec *recorder, srv *moto.Server, now time.Time) {
+	oidc := fakeoidc.Start(t, fakeoidc.Config{Repository: "octo-org/infra"})
+	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo-org", Repo: "infra"})
+	sha := strings.Repeat("ab", 20)
+	gh.AddPullRequest(fakegithub.PullRequest{Number: 7, HeadSHA: sha, HeadRef: "retire-key", BaseRef: "main", BaseSHA: strings.Repeat("cd", 20), MergeCommitSHA: sha})
+	gh.Fail(fakegithub.OpUploadSARIF, 10, fakegithub.Fault{Status: http.StatusForbidden, Message: echo(secretGitHubToken)})
+	gh.Fail(fakegithub.OpListComments, 10, fakegithub.Fault{Status: http.StatusForbidden, Message: echo(secretGitHubToken)})
+
+	echoIDToken := func(req, _ []byte) []byte {
+		form, _ := url.ParseQuery(string(req))
+		return []byte(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>` +
+			echo(form.Get("WebIdentityToken")) + `</Message></Error><RequestId>00000000-0000-0000-0000-000000000003</RequestId></ErrorResponse>`)
+	}
+	p, err := emulatingProxy(srv.URL,
+		fp.Rule{Operation: "AssumeRoleWithWebIdentity", Fault: fp.Rewrite, Status: http.StatusBadRequest, Transform: echoIDToken},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	event := fmt.Sprintf(`{"action":"synchronize","number":7,"pull_request":{"number":7,"head":{"sha":%q,"ref":"retire-key","repo":{"full_name":"octo-org/infra"}},"base":{"ref":"main","repo":{"full_name":"octo-org/infra"}}}}`, sha)
+	env := map[string]string{
+		"GITHUB_REPOSITORY": "octo-org/infra", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "{dir}/event.json",
+		"GITHUB_SHA": sha, "GITHUB_REF": "refs/pull/7/merge", "GITHUB_API_URL": gh.URL, "GITHUB_SERVER_URL": "https://github.com",
+		"GITHUB_RUN_ID": "99",
+	}
+	for _, kv := range oidc.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	o := run(t, spec{
+		endpoint: p.URL,
+		inputs: map[string]string{
+			"regions": "us-east-1", "github-token": secretGitHubToken, "upload-sarif": "true", "comment": "upsert",
+			"role-to-assume": "arn:aws:iam::123456789012:role/kdg-hub", "timeout": "90s",
+		},
+		files: map[string][]byte{"event.json": []byte(event)},
+		env:   env,
+		now:   now,
+	})
+	if p.Count("AssumeRoleWithWebIdentity", "") == 0 || len(gh.Calls(fakegithub.OpUploadSARIF, fakegithub.OpListComments)) == 0 {
+		t.Fatalf("the echoing calls were never made\n%s", o.stdout)
+	}
+	secrets := map[string]string{"GitHub token": secretGitHubToken}
+	for i, tok := range oidc.Issued() {
+		secrets[fmt.Sprintf("OIDC ID token %d", i+1)] = tok
+	}
+	sinks := runSinks(t, o)
+	checkSecretsAnyForm(t, secrets, sinks)
+	for _, want := range []string{"invalid token ***", "code scanning upload", "pull-request comment"} {
+		if !strings.Contains(o.stdout, want) {
+			t.Errorf("the log does not say %q: the echoing errors must be reported, redacted\n%s", want, o.stdout)
+		}
+	}
+	checkRunArtifacts(t, o)
+	rec.add(row{Group: "Secrets", Order: 2, Case: "APIs echo the tokens upper-cased and cut short",
+		Injected: "GitHub answers 403 with the github-token upper-cased and its first 14 characters; STS answers InvalidIdentityToken with the OIDC ID token the same way",
+		Exit:     fmt.Sprint(o.code), Findings: fmt.Sprintf("%d", len(findingKeys(o.report))), Requests: fmt.Sprint(p.Total()),
+		Reported: fmt.Sprintf("the errors, with *** for every form of the tokens; %d sinks checked", len(sinks)), Lost: "nothing leaked"})
+}
+
+// runSinks is every text a run leaves: the log, the step files and every
+// file in its directory (the reports among them).
+func runSinks(t *testing.T, o outcome) map[string]string {
+	t.Helper()
+	sinks := map[string]string{"stdout": o.stdout, "stderr": o.stderr}
+	err := filepath.WalkDir(o.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(o.dir, path)
+		sinks[rel] = string(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sinks
+}
+
+// checkSecretsAnyForm asserts no sink holds any 12-character run of a secret
+// in any case, except the log's own ::add-mask:: lines.
+func checkSecretsAnyForm(t *testing.T, secrets, sinks map[string]string) {
+	t.Helper()
+	const run = 12
+	for _, sink := range sortedKeys(sinks) {
+		for _, line := range strings.Split(sinks[sink], "\n") {
+			if strings.HasPrefix(line, "::add-mask::") && sink == "stdout" {
+				continue
+			}
+			low := strings.ToLower(line)
+			for _, name := range sortedKeys(secrets) {
+				s := strings.ToLower(secrets[name])
+				for i := 0; i+run <= len(s); i++ {
+					if strings.Contains(low, s[i:i+run]) {
+						t.Errorf("the %s leaks into %s (%q): %q", name, sink, s[i:i+run], clip(line))
+						break
+					}
+				}
+			}
+		}
+	}
 }
 
 func secretsInAction(t *testing.T, rec *recorder, srv *moto.Server, now time.Time) {

@@ -46,7 +46,7 @@ func (r *recorder) add(x row) {
 	r.rows = append(r.rows, x)
 }
 
-var groupOrder = map[string]int{"AWS faults": 0, "Hostile AWS metadata": 1, "Bad configuration": 2, "Secrets": 3}
+var groupOrder = map[string]int{"AWS faults": 0, "Malformed AWS answers": 1, "Hostile AWS metadata": 2, "Bad configuration": 3, "Secrets": 4}
 
 func (r *recorder) render() string {
 	r.mu.Lock()
@@ -89,11 +89,12 @@ func cellText(s string) string {
 // with -update-doc (scripts/reliability-doc.sh) to rewrite it.
 func TestReliabilityTable(t *testing.T) {
 	// Every row the suites produce when nothing is filtered out: fault cases
-	// plus two fault-free references, three hostile-input rows, one row per
-	// bad configuration, two secrets rows.
-	rec := &recorder{expected: len(faultCases()) + 2 + 3 + len(badConfigs()) + 2}
+	// plus two fault-free references, malformed answers, eight hostile-input rows, one row per
+	// bad configuration, three secrets rows.
+	rec := &recorder{expected: len(faultCases()) + 2 + len(malformedCases()) + 3 + 5 + len(badConfigs()) + 3}
 	t.Run("suites", func(t *testing.T) {
 		t.Run("faults", func(t *testing.T) { t.Parallel(); faultSuite(t, rec) })
+		t.Run("malformed", func(t *testing.T) { t.Parallel(); malformedSuite(t, rec) })
 		t.Run("hostile", func(t *testing.T) { t.Parallel(); hostileSuite(t, rec) })
 		t.Run("bad-config", func(t *testing.T) { t.Parallel(); badConfigSuite(t, rec) })
 		t.Run("secrets", func(t *testing.T) { t.Parallel(); secretSuite(t, rec) })

@@ -17,7 +17,7 @@ func TimeLeft(f finding.Finding) string {
 		return "-"
 	}
 	if f.DeletionDate.IsZero() {
-		if f.PendingWindowDays > 0 {
+		if f.PendingWindowDays > 0 && f.RuleID == finding.RulePendingReplicaDeletion {
 			return fmt.Sprintf(">= %dd after replicas", f.PendingWindowDays)
 		}
 		return "-"

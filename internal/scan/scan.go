@@ -49,6 +49,9 @@ type Options struct {
 	// region that never answers fails on its own instead of holding the
 	// run until its overall timeout. Default DefaultCallTimeout.
 	CallTimeout time.Duration
+	// Now is the scan time, against which a DeletionDate is bounded; zero
+	// means time.Now().
+	Now time.Time
 }
 
 // DefaultCallTimeout is the default bound of one AWS operation.
@@ -77,6 +80,9 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
 	}
 	s := &scanner{opts: opts, pool: newCallPool(opts.Concurrency, opts.CallTimeout)}
 	results := make([]targetResult, len(targets))
@@ -154,7 +160,8 @@ func (ts *targetScan) fail(stage string, err error) {
 }
 
 // keyDenied records one key that IAM or its key policy will not let us
-// describe: a coverage gap for that key, not for the Region.
+// describe, or whose answer is malformed: a coverage gap for that key, not
+// for the Region.
 func (ts *targetScan) keyDenied(id string, err error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -171,9 +178,17 @@ func (ts *targetScan) keyErrorsDone() {
 	if more := ts.deniedN - maxKeyErrors; more > 0 {
 		ts.res.keyErrs = append(ts.res.keyErrs, finding.ScanError{
 			Account: ts.t.Account, Region: ts.t.Region, Stage: "describe-key",
-			Message: fmt.Sprintf("%d more key(s) could not be read (access denied)", more),
+			Message: fmt.Sprintf("%d more key(s) could not be read (access denied or a malformed answer)", more),
 		})
 	}
+}
+
+// errMalformed marks an answer missing what the KMS API reference promises.
+// It fails closed: the key or the target is a scan error, never skipped.
+var errMalformed = errors.New("malformed answer")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)
 }
 
 func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
@@ -213,9 +228,16 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 			ts.fail("list-keys", err)
 			return
 		}
+		if page.Keys == nil {
+			ts.fail("list-keys", malformed("ListKeys answered without its Keys list"))
+			return
+		}
 		for _, k := range page.Keys {
 			id := aws.ToString(k.KeyId)
 			if id == "" {
+				// A key that cannot be named cannot be described: the Region
+				// is not fully scanned. The other keys still are.
+				ts.fail("list-keys", malformed("ListKeys listed a key without a KeyId"))
 				continue
 			}
 			var out *kms.DescribeKeyOutput
@@ -227,11 +249,27 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 				return // the target failed or the run ended
 			}
 		}
-		if !page.Truncated || page.NextMarker == nil || aws.ToString(page.NextMarker) == aws.ToString(marker) {
+		if !page.Truncated {
+			return
+		}
+		if err := nextMarker("ListKeys", page.NextMarker, marker); err != nil {
+			ts.fail("list-keys", err)
 			return
 		}
 		marker = page.NextMarker
 	}
+}
+
+// nextMarker checks the marker of a truncated page: the API reference
+// promises one, and the same marker again would loop.
+func nextMarker(op string, next, prev *string) error {
+	switch {
+	case aws.ToString(next) == "":
+		return malformed("%s answered Truncated without a NextMarker; the rest of the list is unknown", op)
+	case aws.ToString(next) == aws.ToString(prev):
+		return malformed("%s answered the same NextMarker twice; the rest of the list is unknown", op)
+	}
+	return nil
 }
 
 // described records the answer for one key.
@@ -250,7 +288,18 @@ func (s *scanner) described(ts *targetScan, id string, out *kms.DescribeKeyOutpu
 		ts.fail("describe-key", fmt.Errorf("key %s: %w", id, err))
 		return
 	}
+	if err := checkMetadata(out); err != nil {
+		ts.keyDenied(id, err)
+		return
+	}
 	f, customer := s.classify(ts.t, out.KeyMetadata)
+	var dateErr error
+	if f != nil {
+		dateErr = s.boundDeletionDate(f)
+	}
+	if dateErr != nil {
+		ts.keyDenied(id, dateErr)
+	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if customer {
@@ -259,6 +308,52 @@ func (s *scanner) described(ts *targetScan, id string, out *kms.DescribeKeyOutpu
 	if f != nil {
 		ts.res.findings = append(ts.res.findings, *f)
 	}
+}
+
+// checkMetadata fails an answer without what classifying the key needs:
+// KeyMetadata and its KeyId (required by the API reference), KeyManager and
+// KeyState (without them a pending key would pass unseen).
+func checkMetadata(out *kms.DescribeKeyOutput) error {
+	switch md := out.KeyMetadata; {
+	case md == nil:
+		return malformed("DescribeKey answered without KeyMetadata")
+	case aws.ToString(md.KeyId) == "":
+		return malformed("DescribeKey answered without KeyMetadata.KeyId")
+	case md.KeyManager == "":
+		return malformed("DescribeKey answered without KeyMetadata.KeyManager")
+	case md.KeyState == "":
+		return malformed("DescribeKey answered without KeyMetadata.KeyState")
+	}
+	return nil
+}
+
+// Bounds of an acceptable DeletionDate. KMS schedules deletion 7 to 30 days
+// ahead, so a pending key's date is at most 30 days after the scan (one more
+// day of slack for clocks); and no KMS key was deleted before 2000. Anything
+// else is a malformed answer (9999-12-31 would overflow every duration).
+var minDeletionDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const maxDeletionAhead = 31 * 24 * time.Hour
+
+// boundDeletionDate fails closed on a pending key whose DeletionDate is
+// missing or out of range: the finding is kept (the key IS pending deletion)
+// with no date, which policy judges critical (no time can be counted on),
+// and the returned error makes the key a scan error naming the date.
+func (s *scanner) boundDeletionDate(f *finding.Finding) error {
+	if f.RuleID != finding.RulePendingDeletion {
+		return nil
+	}
+	d := f.DeletionDate
+	switch {
+	case d.IsZero():
+		return malformed("key pending deletion without a DeletionDate; reported as critical")
+	case d.Before(minDeletionDate) || d.After(s.opts.Now.Add(maxDeletionAhead)):
+		f.DeletionDate = time.Time{}
+		// The date itself is not repeated: the SDK reads 9999-12-31 as a
+		// year in the 1800s (its nanoseconds overflow), which would mislead.
+		return malformed("deletion date out of range (KMS sets one 7 to 30 days after scheduling; this one is before 2000 or more than 31 days after the scan); reported as critical")
+	}
+	return nil
 }
 
 // classify turns key metadata into a finding, or nil for a healthy key. The
@@ -324,8 +419,11 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (s
 				byKey[id] = append(byKey[id], aws.ToString(a.AliasName))
 			}
 		}
-		if !page.Truncated || page.NextMarker == nil || aws.ToString(page.NextMarker) == aws.ToString(marker) {
+		if !page.Truncated {
 			break
+		}
+		if err := nextMarker("ListAliases", page.NextMarker, marker); err != nil {
+			return "", err
 		}
 		marker = page.NextMarker
 	}

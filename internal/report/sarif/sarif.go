@@ -121,39 +121,6 @@ func Build(res finding.Result, opts Options) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// WriteFile builds the log and writes it to path, replacing any file there
-// only once the whole log is written.
-func WriteFile(path string, res finding.Result, opts Options) error {
-	b, err := Build(res, opts)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write SARIF %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".sarif-*")
-	if err != nil {
-		return fmt.Errorf("write SARIF %s: %w", path, err)
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }() // no-op once renamed
-	if _, err := tmp.Write(b); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write SARIF %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write SARIF %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write SARIF %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write SARIF %s: %w", path, err)
-	}
-	return nil
-}
-
 // ChooseFallbackFile returns the repository path to give results whose key no
 // infrastructure as code references: the first that exists under root of
 // configPath (the allowlist file in use), DefaultFallbackFile, and the

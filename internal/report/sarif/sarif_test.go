@@ -613,11 +613,14 @@ func TestWriteSample(t *testing.T) {
 	}
 	res := fixture()
 	res.Findings = append(res.Findings, hostileFinding())
-	if err := WriteFile(out, res, fixtureOpts); err != nil {
+	b, err := Build(res, fixtureOpts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sarifcheck.Validate(t, b)

@@ -62,11 +62,16 @@ const (
 	// protocol's content type: a stand-in for an endpoint that returns what
 	// real AWS validates away (hostile alias names, say).
 	Respond
+	// Rewrite forwards the request, then answers with Transform's rewrite of
+	// the upstream's body (and Status, when set, instead of the upstream's):
+	// a malformed answer, such as a null field or an out-of-range date, from
+	// an endpoint that otherwise works.
+	Rewrite
 )
 
 var faultNames = map[Fault]string{
 	None: "none", Throttle: "throttle", ServerError: "http-500", Unavailable: "http-503",
-	Reset: "connection-reset", Truncate: "truncated-body", Hang: "never-answers", Error: "error", Respond: "respond",
+	Reset: "connection-reset", Truncate: "truncated-body", Hang: "never-answers", Error: "error", Respond: "respond", Rewrite: "rewrite",
 }
 
 // String names the fault for reports.
@@ -104,6 +109,9 @@ type Rule struct {
 	Code    string
 	Message string
 	Body    string
+	// Transform rewrites a Rewrite fault's answer: it gets the request body
+	// and the upstream's response body and returns the body to send.
+	Transform func(request, response []byte) []byte
 	// Emulate marks a rule that stands in for an answer the upstream cannot
 	// give (an STS role moto does not know): its answers are not counted as
 	// injected. What moto lacks altogether goes through Proxy.SetFront.
@@ -351,12 +359,12 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		front := p.front
 		p.mu.Unlock()
 		if front == nil {
-			p.forward(w, r, body, false)
+			p.forward(w, r, body, false, nil)
 			return
 		}
 		front(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(r.Body)
-			p.forward(w, r, b, false)
+			p.forward(w, r, b, false, nil)
 		})).ServeHTTP(w, r)
 	case Throttle:
 		writeError(w, r, req, http.StatusBadRequest, throttleCode(req), "Rate exceeded")
@@ -390,7 +398,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	case Reset:
 		resetConn(w)
 	case Truncate:
-		p.forward(w, r, body, true)
+		p.forward(w, r, body, true, nil)
+	case Rewrite:
+		p.forward(w, r, body, false, rule)
 	case Hang:
 		select {
 		case <-r.Context().Done():
@@ -478,7 +488,9 @@ func resetConn(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, truncate bool) {
+// forward sends the request upstream and relays the answer: half of it when
+// truncate is set, rewritten by rw (a Rewrite rule) when rw is not nil.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, truncate bool, rw *Rule) {
 	out := r.Clone(context.WithoutCancel(r.Context()))
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -504,13 +516,22 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, tru
 		writeTruncated(w, resp, data)
 		return
 	}
+	status := resp.StatusCode
+	if rw != nil {
+		if rw.Transform != nil {
+			data = rw.Transform(body, data)
+		}
+		if rw.Status != 0 {
+			status = rw.Status
+		}
+	}
 	for k, vs := range resp.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(status)
 	_, _ = w.Write(data)
 }
 

@@ -249,3 +249,33 @@ func TestRespondAnswersVerbatim(t *testing.T) {
 		t.Errorf("a Respond answer reached upstream")
 	}
 }
+
+func TestRewriteTransformsTheUpstreamAnswer(t *testing.T) {
+	t.Parallel()
+	up, n := upstream(t)
+	var sawRequest atomic.Bool
+	p, err := New(up.URL, Rule{Operation: "ListKeys", Fault: Rewrite, Transform: func(req, resp []byte) []byte {
+		sawRequest.Store(strings.Contains(string(req), "Limit"))
+		return []byte(strings.Replace(string(resp), `"KeyId"`, `"KeyIdX"`, 1))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out, err := kms.NewFromConfig(awsConfig(p.URL, 1)).ListKeys(context.Background(), &kms.ListKeysInput{Limit: aws.Int32(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 1 {
+		t.Errorf("upstream saw %d requests, want 1 (Rewrite forwards)", n.Load())
+	}
+	if !sawRequest.Load() {
+		t.Errorf("Transform did not get the request body")
+	}
+	if len(out.Keys) != 1 || out.Keys[0].KeyId != nil || aws.ToString(out.Keys[0].KeyArn) == "" {
+		t.Errorf("answer not rewritten: %+v", out.Keys)
+	}
+	if p.Injected() != 1 {
+		t.Errorf("Injected() = %d, want 1", p.Injected())
+	}
+}
