@@ -118,20 +118,53 @@ func (p *Pacer) Stats() Stats {
 // returns fn's last error, or ctx's.
 func (p *Pacer) Do(ctx context.Context, account, region, op string, fn func(context.Context) error) error {
 	t := p.target(account, region)
+	if err := p.acquire(ctx, t, op); err != nil {
+		return err
+	}
+	return p.run(ctx, t, op, fn)
+}
+
+// Spawn waits in the caller's goroutine until the limits allow the call,
+// then runs it (and its retries) in a new goroutine and hands its error to
+// done. So a goroutine exists only for a call that holds its slots (or waits
+// out its own throttling). Spawn returns ctx's error, without running fn,
+// when ctx ends first.
+func (p *Pacer) Spawn(ctx context.Context, wg *sync.WaitGroup, account, region, op string, fn func(context.Context) error, done func(error)) error {
+	t := p.target(account, region)
+	if err := p.acquire(ctx, t, op); err != nil {
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		done(p.run(ctx, t, op, fn))
+	}()
+	return nil
+}
+
+// acquire waits out the target's backoff, the operation's rate, a slot of
+// the target and a slot of the total, in that order.
+func (p *Pacer) acquire(ctx context.Context, t *target, op string) error {
+	if err := t.waitBackoff(ctx, p.opts.Sleep); err != nil {
+		return err
+	}
+	if err := t.limiter(op, p.opts.Rates).Wait(ctx); err != nil {
+		return ctxErr(ctx, err)
+	}
+	if err := t.sem.acquire(ctx); err != nil {
+		return err
+	}
+	if err := p.total.acquire(ctx); err != nil {
+		t.sem.release()
+		return err
+	}
+	return nil
+}
+
+// run makes the call with the slots acquire took, gives them back, and
+// retries (acquiring again) while the call is throttled.
+func (p *Pacer) run(ctx context.Context, t *target, op string, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		if err := t.waitBackoff(ctx, p.opts.Sleep); err != nil {
-			return err
-		}
-		if err := t.limiter(op, p.opts.Rates).Wait(ctx); err != nil {
-			return ctxErr(ctx, err)
-		}
-		if err := t.sem.acquire(ctx); err != nil {
-			return err
-		}
-		if err := p.total.acquire(ctx); err != nil {
-			t.sem.release()
-			return err
-		}
 		p.calls.Add(1)
 		n := p.inFlight.Add(1)
 		for m := p.maxInFlight.Load(); n > m && !p.maxInFlight.CompareAndSwap(m, n); m = p.maxInFlight.Load() {
@@ -148,6 +181,9 @@ func (p *Pacer) Do(ctx context.Context, account, region, op string, fn func(cont
 		p.throttled.Add(1)
 		t.throttledNow()
 		if attempt == throttleRetries || ctx.Err() != nil {
+			return err
+		}
+		if aerr := p.acquire(ctx, t, op); aerr != nil {
 			return err
 		}
 	}

@@ -238,3 +238,45 @@ func TestPacedAgainstAWSQuotas(t *testing.T) {
 		t.Fatalf("pacer saw %d throttlings, server sent %d; calls %d", got, want, p.Stats().Calls)
 	}
 }
+
+func TestSpawnHoldsSlotsBeforeStartingGoroutines(t *testing.T) {
+	p := New(Options{Total: 2, PerTarget: 10, Rates: map[string]float64{}})
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	var g gauge
+	var errs atomic.Int64
+	spawned := make(chan struct{})
+	go func() {
+		for range 10 {
+			_ = p.Spawn(context.Background(), &wg, "A", "r", "X", func(context.Context) error {
+				g.enter()
+				defer g.leave()
+				<-release
+				return throttleOnce(&errs)
+			}, func(error) {})
+		}
+		close(spawned)
+	}()
+	for g.now.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-spawned:
+		t.Fatal("Spawn returned for all 10 calls while only 2 slots exist")
+	default:
+	}
+	close(release)
+	<-spawned
+	wg.Wait()
+	if g.max.Load() != 2 || p.Stats().Calls != 11 || p.Stats().Throttled != 1 {
+		t.Fatalf("peak %d, stats %+v: want 2 in flight, 10 calls plus one retry", g.max.Load(), p.Stats())
+	}
+}
+
+// throttleOnce throttles the first call that reaches it.
+func throttleOnce(n *atomic.Int64) error {
+	if n.Add(1) == 1 {
+		return throttle
+	}
+	return nil
+}
