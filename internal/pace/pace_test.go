@@ -280,3 +280,10 @@ func throttleOnce(n *atomic.Int64) error {
 	}
 	return nil
 }
+
+func TestHTTPClientKeepsConnectionsForTheTotal(t *testing.T) {
+	tr := HTTPClient(300).GetTransport()
+	if tr.MaxIdleConnsPerHost != 300 || tr.MaxIdleConns != 300 {
+		t.Fatalf("idle connections per host %d, in all %d; want 300", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
+	}
+}
