@@ -10,9 +10,10 @@
 #     machine's /usr/local/go, and a runtime base holding only the CA bundle
 #     (plus /etc/passwd and /tmp), standing in for golang:* and distroless
 #  3. builds the REAL Dockerfile with those as GO_IMAGE/BASE_IMAGE
-#  4. starts moto_server on a free loopback port (behind a pass-through
-#     proxy that adds KMS GetKeyLastUsage, which moto lacks) and seeds keys
-#     pending deletion with the AWS CLI
+#  4. starts moto_server on a free loopback port behind the tests' emulating
+#     proxy (scripts/emulator.sh: awsfake answers KMS GetKeyLastUsage and
+#     CloudTrail LookupEvents, which moto lacks) and seeds keys pending
+#     deletion with the AWS CLI through it
 #  5. runs the image with podman as the runner would: workspace at
 #     /github/workspace (the working dir), file commands under
 #     /github/file_commands, the event at /github/workflow/event.json,
@@ -47,13 +48,13 @@ bh() { buildah --storage-driver vfs "$@"; }
 pm() { podman --storage-driver vfs --runtime runc --cgroup-manager cgroupfs --events-backend file "$@"; }
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/kdg-e2e.XXXXXX")"
-MOTO_PID=""
-SHIM_PID=""
+# shellcheck source=scripts/emulator.sh
+. "${ROOT}/scripts/emulator.sh"
+# shellcheck source=scripts/ensure-moto.sh
+. "${ROOT}/scripts/ensure-moto.sh"
 cleanup() {
-  local rc=$? pid
-  for pid in "${SHIM_PID}" "${MOTO_PID}"; do
-    if [[ -n "${pid}" ]]; then kill "${pid}" 2>/dev/null || true; wait "${pid}" 2>/dev/null || true; fi
-  done
+  local rc=$?
+  kdg_stop_emulator
   if [[ "${KDG_E2E_KEEP:-}" == 1 ]]; then echo "kept ${TMP}"; else rm -rf "${TMP}"; fi
   exit "${rc}"
 }
@@ -63,6 +64,7 @@ trap 'exit 130' INT TERM
 # --- 1. tools -------------------------------------------------------------
 log "tools"
 "${ROOT}/scripts/install-tools.sh" container
+kdg_ensure_moto || fail "moto_server (moto[server]==5.2.1) is not available"
 for t in moto_server aws python3 go; do
   command -v "$t" >/dev/null || fail "$t not found (moto_server and the AWS CLI come with the machine image)"
 done
@@ -151,80 +153,12 @@ echo "built in ${BUILD_MS} ms; image size ${SIZE_BYTES} bytes ($(awk -v b="${SIZ
 pass "image built; entrypoint $(pm image inspect --format '{{json .Config.Entrypoint}}' "${IMAGE}")"
 
 # --- 4. moto + seed ------------------------------------------------------
-log "starting moto_server"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-ENDPOINT="http://127.0.0.1:${PORT}"
-moto_server -H 127.0.0.1 -p "${PORT}" >"${TMP}/moto.log" 2>&1 &
-MOTO_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "${ENDPOINT}/moto-api/" 2>/dev/null && break
-  kill -0 "${MOTO_PID}" 2>/dev/null || { cat "${TMP}/moto.log"; fail "moto_server exited"; }
-  sleep 0.1
-done
-curl -fsS -o /dev/null "${ENDPOINT}/moto-api/" || fail "moto_server not ready on ${ENDPOINT}"
-echo "moto on ${ENDPOINT} (pid ${MOTO_PID})"
-
-# moto 5.2.1 lacks KMS GetKeyLastUsage (HTTP 500, which the SDK retries for
-# ~30 s). A small pass-through proxy answers it with the response shape of
-# the API reference (epoch-second timestamps, KeyLastUsage {} when unused)
-# and forwards every other call to moto unchanged. Keys listed in
-# ${TMP}/used-keys were last used for Decrypt two days ago.
-SHIM_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-: >"${TMP}/used-keys"
-cat >"${TMP}/last_usage_shim.py" <<'PY'
-import json, sys, time, urllib.error, urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-port, upstream, used_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, content_type):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def forward(self, method):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.headers.get("X-Amz-Target") == "TrentService.GetKeyLastUsage":
-            key_id = json.loads(body or b"{}").get("KeyId", "").split("/")[-1]
-            now = time.time()
-            used = key_id in open(used_file).read().split()
-            out = {"KeyId": key_id, "KeyCreationDate": now - 3600, "TrackingStartDate": now - 3600,
-                   "KeyLastUsage": {"Operation": "Decrypt", "Timestamp": now - 2 * 86400,
-                                    "CloudTrailEventId": "8f1c0a4e-6d0b-4c5e-9f3a-0e2b7d1c4a55",
-                                    "KmsRequestId": "b7e3c1d2-5a4f-4e8b-9c6d-1f2a3b4c5d6e"} if used else {}}
-            return self.reply(200, json.dumps(out).encode(), "application/x-amz-json-1.1")
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        req = urllib.request.Request(upstream + self.path, data=body if method == "POST" else None,
-                                     headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                self.reply(resp.status, resp.read(), resp.headers.get("Content-Type", "application/json"))
-        except urllib.error.HTTPError as err:
-            self.reply(err.code, err.read(), err.headers.get("Content-Type", "application/json"))
-
-    def do_POST(self):
-        self.forward("POST")
-
-    def do_GET(self):
-        self.forward("GET")
-
-ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-PY
-python3 "${TMP}/last_usage_shim.py" "${SHIM_PORT}" "${ENDPOINT}" "${TMP}/used-keys" >"${TMP}/shim.log" 2>&1 &
-SHIM_PID=$!
-SHIM_ENDPOINT="http://127.0.0.1:${SHIM_PORT}"
-for _ in $(seq 1 50); do
-  curl -fsS -o /dev/null "${SHIM_ENDPOINT}/moto-api/" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "${SHIM_ENDPOINT}/moto-api/" || { cat "${TMP}/shim.log"; fail "GetKeyLastUsage shim not ready"; }
-echo "GetKeyLastUsage shim on ${SHIM_ENDPOINT} (pid ${SHIM_PID}) in front of moto"
+log "starting moto_server behind the emulating proxy"
+kdg_start_emulator "${TMP}" || fail "the emulator did not start"
+# Everything goes through the proxy: it records who scheduled each deletion
+# for LookupEvents, and a key marked used below reports its last use.
+ENDPOINT="${KDG_ENDPOINT}"
+echo "moto on ${KDG_MOTO_URL}, emulating proxy on ${ENDPOINT}"
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_DEFAULT_REGION="${REGION_A}" AWS_PAGER=""
@@ -245,7 +179,7 @@ awsm --region "${REGION_B}" kms schedule-key-deletion --key-id "${KEY_MED_B}" --
   || fail "seeding: ${KEY_HIGH} is not PendingDeletion"
 # The 30-day key was used two days ago: something still needs it, so it is
 # critical whatever its deletion date.
-echo "${KEY_MED_A}" >>"${TMP}/used-keys"
+kdg_mark_used "${KEY_MED_A}" Decrypt "$(date -u -d '-2 days' +%Y-%m-%dT%H:%M:%SZ)" || fail "could not mark ${KEY_MED_A} used"
 echo "pending: ${KEY_HIGH} (7d, ${REGION_A}), ${KEY_MED_A} (30d, ${REGION_A}, used 2 days ago), ${KEY_MED_B} (10d, ${REGION_B}); enabled: ${KEY_LIVE}"
 
 # --- 5. run like the runner ---------------------------------------------
@@ -300,7 +234,7 @@ run_action() {
     # Job env, as an earlier configure-aws-credentials step would leave it.
     --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY --env AWS_SESSION_TOKEN
     --env "AWS_REGION=${REGION_A}" --env "AWS_DEFAULT_REGION=${REGION_A}"
-    --env "AWS_ENDPOINT_URL=${SHIM_ENDPOINT}" --env "AWS_ENDPOINT_URL_STS=${SHIM_ENDPOINT}"
+    --env "AWS_ENDPOINT_URL=${ENDPOINT}" --env "AWS_ENDPOINT_URL_STS=${ENDPOINT}"
   )
   local t0; t0=$(now_ms)
   set +e
@@ -358,8 +292,6 @@ expect_no_token_in_log() {
 
 STATIC_INPUTS=(
   "INPUT_REGIONS=${REGION_A},${REGION_B}"
-  # moto does not implement CloudTrail LookupEvents (HTTP 500).
-  "INPUT_CLOUDTRAIL=false"
   # No GitHub here: no comment, no code scanning upload.
   "INPUT_COMMENT=off" "INPUT_UPLOAD-SARIF=false"
 )
@@ -375,6 +307,8 @@ done
 pass "gate: outputs result=fail critical=1 (recently used) high=1 medium=1 low=0 allowlisted=0 total=3"
 grep -q "Decrypt" "${SUMMARY}" || { head -60 "${SUMMARY}"; fail "gate: summary does not show the last use (Decrypt)"; }
 pass "gate: summary shows the last use of the recently used key"
+grep -q "user/testing" "${SUMMARY}" || { head -60 "${SUMMARY}"; fail "gate: summary does not say who scheduled the deletions (CloudTrail)"; }
+pass "gate: summary shows who scheduled the deletions (CloudTrail LookupEvents)"
 for k in "${KEY_HIGH}" "${KEY_MED_A}" "${KEY_MED_B}"; do
   grep -qF "${k}" "${SUMMARY}" || { head -60 "${SUMMARY}"; fail "gate: summary does not mention ${k}"; }
 done

@@ -1,46 +1,47 @@
 #!/usr/bin/env bash
-# Runs kms-deletion-gate end to end against a local moto_server: starts moto on
-# a free loopback port, seeds keys in two regions (pending deletion 2, 6, 15
-# and 25 days out as of the scan, a disabled key, a healthy key, an
-# allowlisted key), scans, and prints the job summary. Writes out/demo/.
+# Runs kms-deletion-gate end to end against a local AWS emulator, the one the
+# tests use (scripts/emulator.sh): moto_server on a free loopback port behind
+# a proxy that answers what moto lacks (KMS GetKeyLastUsage, CloudTrail
+# LookupEvents for the deletions scheduled through it). Seeds keys in two
+# regions (pending deletion in 7, 11, 20 and 30 days, a disabled key, a
+# healthy key, an allowlisted key; one key still in use), scans, and prints
+# the job summary.
+# Writes out/demo/. Installs the pinned moto into ./.venv if moto_server is
+# not on PATH (scripts/ensure-moto.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-command -v moto_server >/dev/null || { echo "demo: moto_server is not installed (pip install 'moto[server]==5.2.1')" >&2; exit 2; }
+. scripts/ensure-moto.sh
+. scripts/emulator.sh
+kdg_ensure_moto || { echo "demo: moto_server is not available (pip install 'moto[server]==5.2.1')" >&2; exit 2; }
 out=out/demo
 rm -rf "$out" && mkdir -p "$out"
+trap kdg_stop_emulator EXIT
+kdg_start_emulator "$out"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ENDPOINT_URL_STS="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL="$KDG_ENDPOINT"
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
 echo "== Building kms-deletion-gate"
 go build -o "$out/kms-deletion-gate" .
-echo "== Seeding moto at $AWS_ENDPOINT_URL"
-go run ./cmd/demoseed --regions us-east-1,eu-west-1
+echo "== Seeding moto through the emulating proxy at $AWS_ENDPOINT_URL (as IAM user ops-alice)"
+AWS_ACCESS_KEY_ID=ops-alice go run ./cmd/demoseed --regions us-east-1,eu-west-1 | tee "$out/seeded.txt"
+# Something still decrypts with one key scheduled for deletion: the scan
+# reports it as in use (critical whatever its date).
+used=$(awk '$3 == "alias/legacy-reports-us-east-1" {print $4}' "$out/seeded.txt")
+kdg_mark_used "$used" Decrypt "$(date -u -d '-2 days' +%Y-%m-%dT%H:%M:%SZ)"
 
-# Judge the keys five days after seeding (moto only accepts 7-30 day windows).
-export KMS_DELETION_GATE_NOW=$(date -u -d '+5 days' +%Y-%m-%dT%H:%M:%SZ)
 export GITHUB_STEP_SUMMARY="$PWD/$out/summary.md"
 : >"$GITHUB_STEP_SUMMARY"
 
-echo "== Scanning (as of $KMS_DELETION_GATE_NOW)"
+echo "== Scanning"
 set +e
 (cd scripts/demo && "../../$out/kms-deletion-gate" \
   --regions us-east-1,eu-west-1 \
   --config kms-deletion-gate.yml \
   --report-json "../../$out/report.json" \
   --sarif-file "../../$out/report.sarif" \
-  --cloudtrail false --upload-sarif false --comment off)
+  --cloudtrail true --upload-sarif false --comment off)
 code=$?
 set -e
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README: `make test`): everything CI runs, in
 # order, stopping at the first failure. Installs the pinned tools it needs into
-# ./.tools first. Needs Go, Node.js/npm, moto_server (moto 5.2.1) and root for
+# ./.tools first, and moto 5.2.1 into ./.venv when moto_server is not on PATH
+# (scripts/ensure-moto.sh). Needs Go, Node.js/npm, python3 and root for
 # the container proof (apt-get install buildah podman runc).
 #
 #   scripts/test.sh            everything
@@ -32,10 +33,8 @@ step "golangci-lint"
 golangci-lint run ./...
 
 step "Tests with the race detector (moto_server is started by the tests)"
-if ! command -v moto_server >/dev/null; then
-  echo "moto_server not found: the integration tests need it (moto 5.2.1 with the server extra)" >&2
-  exit 1
-fi
+. scripts/ensure-moto.sh
+kdg_ensure_moto || { echo "moto_server (moto[server]==5.2.1) is neither on PATH nor installable into ./.venv" >&2; exit 1; }
 go test -race -count=1 -timeout 20m ./...
 
 step "SARIF: schema and GitHub ingestion rules on a generated report"

@@ -1,9 +1,9 @@
 // Command demoseed seeds a moto_server (or any KMS endpoint given by
 // AWS_ENDPOINT_URL) with the demo's keys: in each region, keys pending
 // deletion in 7, 11, 20 and 30 days, a disabled key and a healthy key. The
-// demo judges them as of five days later (KMS_DELETION_GATE_NOW), when they
-// are 2, 6, 15 and 25 days from deletion: moto, like AWS, only accepts
-// deletion windows of 7 to 30 days.
+// windows are real ones: moto, like AWS, honours only 7 to 30 days (and
+// silently ignores others), so the demo's config sets critical-days and
+// high-days to spread these over every severity.
 package main
 
 import (
@@ -14,26 +14,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
 
-type key struct {
-	alias, description string
-	window             int32 // 0: not scheduled
-	disable            bool
-	tags               map[string]string
-}
-
-var demoKeys = []key{
-	{alias: "alias/orders-db", description: "Orders database (RDS)", window: 7, tags: map[string]string{"team": "payments"}},
-	{alias: "alias/audit-logs", description: "Audit log bucket", window: 11, tags: map[string]string{"team": "security"}},
-	{alias: "alias/tmp-loadtest", description: "Scratch key of the load test (allowlisted)", window: 20},
-	{alias: "alias/legacy-reports", description: "Legacy reporting pipeline", window: 30},
-	{alias: "alias/old-backups", description: "Disabled, not scheduled", disable: true},
-	{alias: "alias/app-live", description: "Healthy key in use"},
+var demoKeys = []moto.Key{
+	{Alias: "alias/orders-db", Description: "Orders database (RDS)", PendingDays: 7, Tags: map[string]string{"team": "payments"}},
+	{Alias: "alias/audit-logs", Description: "Audit log bucket", PendingDays: 11, Tags: map[string]string{"team": "security"}},
+	{Alias: "alias/tmp-loadtest", Description: "Scratch key of the load test (allowlisted)", PendingDays: 20},
+	{Alias: "alias/legacy-reports", Description: "Legacy reporting pipeline", PendingDays: 30},
+	{Alias: "alias/old-backups", Description: "Disabled, not scheduled", Disable: true},
+	{Alias: "alias/app-live", Description: "Healthy key in use"},
 }
 
 func main() {
@@ -55,37 +48,19 @@ func seed(ctx context.Context, regions []string) error {
 		}
 		c := kms.NewFromConfig(cfg)
 		for _, k := range demoKeys {
-			alias := k.alias + "-" + region
-			var tags []types.Tag
-			for tk, tv := range k.tags {
-				tags = append(tags, types.Tag{TagKey: aws.String(tk), TagValue: aws.String(tv)})
-			}
-			out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(k.description), Tags: tags})
+			k.Alias += "-" + region
+			s, err := moto.SeedKey(ctx, c, k)
 			if err != nil {
-				return fmt.Errorf("create key in %s: %w", region, err)
-			}
-			id := aws.ToString(out.KeyMetadata.KeyId)
-			if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
-				return fmt.Errorf("create alias %s: %w", alias, err)
-			}
-			if k.window > 0 {
-				if _, err := c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(k.window)}); err != nil {
-					return fmt.Errorf("schedule deletion of %s: %w", alias, err)
-				}
-			}
-			if k.disable {
-				if _, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(id)}); err != nil {
-					return fmt.Errorf("disable %s: %w", alias, err)
-				}
+				return fmt.Errorf("%s: %w", region, err)
 			}
 			state := "Enabled"
 			switch {
-			case k.window > 0:
-				state = fmt.Sprintf("PendingDeletion in %d days", k.window)
-			case k.disable:
+			case k.PendingDays > 0:
+				state = fmt.Sprintf("PendingDeletion in %d days", k.PendingDays)
+			case k.Disable:
 				state = "Disabled"
 			}
-			fmt.Printf("seeded %-10s %-28s %s  %s\n", region, alias, id, state)
+			fmt.Printf("seeded %-10s %-28s %s  %s\n", region, k.Alias, s.ID, state)
 		}
 	}
 	return nil

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
 
 // Manifest records what was seeded, per region in ListKeys order, so a run
@@ -83,15 +83,12 @@ func runSeed(args []string) error {
 		cg.SetLimit(*concurrency)
 		for i := range *keys {
 			cg.Go(func() error {
-				in := &kms.CreateKeyInput{Description: aws.String(fmt.Sprintf("bench key %d in %s", i, region))}
+				k := moto.Key{Description: fmt.Sprintf("bench key %d in %s", i, region)}
 				if i%tagEvery == 0 {
-					in.Tags = []types.Tag{
-						{TagKey: aws.String("team"), TagValue: aws.String(fmt.Sprintf("team-%d", i%7))},
-						{TagKey: aws.String("env"), TagValue: aws.String("bench")},
-					}
+					k.Tags = map[string]string{"team": fmt.Sprintf("team-%d", i%7), "env": "bench"}
 				}
-				if _, err := client.CreateKey(cctx, in); err != nil {
-					return fmt.Errorf("create key %d in %s: %w", i, region, err)
+				if _, err := moto.SeedKey(cctx, client, k); err != nil {
+					return fmt.Errorf("key %d in %s: %w", i, region, err)
 				}
 				return nil
 			})
@@ -129,28 +126,17 @@ func runSeed(args []string) error {
 			if disabled {
 				rm.Disabled = append(rm.Disabled, id)
 			}
-			aliased := i%aliasEvery == 0 || pending
-			if aliased {
+			k := moto.Key{Disable: disabled}
+			if i%aliasEvery == 0 || pending {
+				k.Alias = fmt.Sprintf("alias/bench-%s-%04d", region, i)
 				rm.Aliases++
 			}
+			if pending {
+				k.PendingDays = 7 + i%24
+			}
 			g.Go(func() error {
-				if aliased {
-					if _, err := client.CreateAlias(gctx, &kms.CreateAliasInput{AliasName: aws.String(fmt.Sprintf("alias/bench-%s-%04d", region, i)), TargetKeyId: aws.String(id)}); err != nil {
-						return fmt.Errorf("alias key %s: %w", id, err)
-					}
-				}
-				switch {
-				case pending:
-					// Key ids, not ARNs: moto answers ScheduleKeyDeletion by ARN with a 500.
-					if _, err := client.ScheduleKeyDeletion(gctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(int32(7 + i%24))}); err != nil {
-						return fmt.Errorf("schedule deletion of %s: %w", id, err)
-					}
-				case disabled:
-					if _, err := client.DisableKey(gctx, &kms.DisableKeyInput{KeyId: aws.String(id)}); err != nil {
-						return fmt.Errorf("disable %s: %w", id, err)
-					}
-				}
-				return nil
+				_, err := moto.Apply(gctx, client, id, k)
+				return err
 			})
 		}
 		if err := g.Wait(); err != nil {
@@ -168,12 +154,7 @@ func runSeed(args []string) error {
 }
 
 func kmsClient(endpoint, region string) *kms.Client {
-	return kms.New(kms.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-		RetryMaxAttempts: 3,
-	})
+	return kms.NewFromConfig(moto.Config(endpoint, region), func(o *kms.Options) { o.RetryMaxAttempts = 3 })
 }
 
 func checkLoopback(endpoint string) error {

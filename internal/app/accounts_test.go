@@ -58,16 +58,7 @@ func pendingKeyIn(t *testing.T, srv *moto.Server, account string) string {
 		c := out.Credentials
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 	}
-	k := kms.NewFromConfig(cfg)
-	key, err := k.CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(key.KeyMetadata.KeyId)
-	if _, err := k.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(10)}); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return moto.SeedWith(t, kms.NewFromConfig(cfg), moto.Key{PendingDays: 10})[0].ID
 }
 
 func TestOIDCAndMemberAccounts(t *testing.T) {

@@ -7,13 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
@@ -34,36 +33,17 @@ type seeded struct {
 // healthy key. Runs judge them as of five days later: 2, 6 and 25 days left.
 func seed(t *testing.T, srv *moto.Server, regions ...string) seeded {
 	t.Helper()
-	ctx := moto.Context(t)
 	s := seeded{pending: map[string]int{}, aliases: map[string]string{}}
 	for _, r := range regions {
-		c := kms.NewFromConfig(srv.Config(r))
-		create := func(desc string) string {
-			out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(desc)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return aws.ToString(out.KeyMetadata.KeyId)
-		}
 		for _, days := range []int{2, 6, 25} {
-			window := days + shiftDays
-			id := create("pending")
 			alias := "alias/app-" + r + "-" + string(rune('a'+days))
-			if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(int32(window))}); err != nil {
-				t.Fatal(err)
-			}
-			s.pending[id] = days
-			s.aliases[id] = alias
+			k := srv.Seed(t, r, moto.Key{Description: "pending", Alias: alias, PendingDays: days + shiftDays})[0]
+			s.pending[k.ID] = days
+			s.aliases[k.ID] = alias
 		}
 		if r == regions[0] {
-			s.disabled = create("disabled")
-			if _, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(s.disabled)}); err != nil {
-				t.Fatal(err)
-			}
-			s.healthy = create("healthy")
+			s.disabled = srv.Seed(t, r, moto.Key{Description: "disabled", Disable: true})[0].ID
+			s.healthy = srv.Seed(t, r, moto.Key{Description: "healthy"})[0].ID
 		}
 	}
 	return s
@@ -84,6 +64,9 @@ const shiftDays = 5
 type run struct {
 	code   int
 	stdout string
+	stderr string
+	// log is where the log went: stderr outside Actions, stdout inside.
+	log    string
 	report jsonreport.Report
 }
 
@@ -104,7 +87,7 @@ func runAppArgs(t *testing.T, args []string, env map[string]string) run {
 			reportPath = args[i+1]
 		}
 	}
-	var out bytes.Buffer
+	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -117,8 +100,21 @@ func runAppArgs(t *testing.T, args []string, env map[string]string) run {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	later := time.Now().Add(shiftDays * 24 * time.Hour)
-	code := app.Run(ctx, app.Deps{Args: args, Getenv: getenv, Stdout: &out, Stderr: &out, Version: "test", Now: func() time.Time { return later }})
-	r := run{code: code, stdout: out.String()}
+	code := app.Run(ctx, app.Deps{Args: args, Getenv: getenv, Stdout: &stdout, Stderr: &stderr, Version: "test", Now: func() time.Time { return later }})
+	r := run{code: code, stdout: stdout.String(), stderr: stderr.String(), log: stderr.String()}
+	if getenv("GITHUB_ACTIONS") == "true" {
+		// One stream, so that every ::add-mask:: precedes what it hides.
+		r.log = r.stdout
+		if r.stderr != "" {
+			t.Errorf("in Actions everything goes to stdout; stderr got:\n%s", r.stderr)
+		}
+	} else if code == app.ExitBadConfig {
+		if r.stdout != "" {
+			t.Errorf("a bad configuration prints nothing on stdout; got:\n%s", r.stdout)
+		}
+	} else if !slices.Contains(args, "--help") {
+		parseTable(t, r.stdout)
+	}
 	if b, err := os.ReadFile(reportPath); err == nil {
 		if err := json.Unmarshal(b, &r.report); err != nil {
 			t.Fatalf("report: %v", err)
@@ -135,7 +131,7 @@ func TestEndToEndAgainstMoto(t *testing.T) {
 	t.Run("pending keys fail the gate with correct days left", func(t *testing.T) {
 		r := runApp(t, []string{"--regions", "us-east-1,eu-west-1"}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d, want 1\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d, want 1\n%s", r.code, r.log)
 		}
 		var ids []string
 		for _, f := range r.report.Findings {
@@ -173,7 +169,7 @@ func TestEndToEndAgainstMoto(t *testing.T) {
 	t.Run("disabled keys are reported when asked", func(t *testing.T) {
 		r := runApp(t, []string{"--regions", "us-east-1", "--include-disabled", "true", "--fail-on", "none"}, nil)
 		if r.code != app.ExitPass {
-			t.Fatalf("exit %d, want 0 under fail-on none\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d, want 0 under fail-on none\n%s", r.code, r.log)
 		}
 		found := false
 		for _, f := range r.report.Findings {
@@ -201,7 +197,7 @@ func TestEndToEndAgainstMoto(t *testing.T) {
 		}
 		r := runApp(t, []string{"--regions", "us-east-1,eu-west-1", "--config", cfg}, nil)
 		if r.code != app.ExitPass {
-			t.Fatalf("exit %d, want 0\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d, want 0\n%s", r.code, r.log)
 		}
 		if r.report.Counts.Allowlisted != len(s.pending) || r.report.Counts.Total != len(s.pending) || r.report.Result != "pass" {
 			t.Errorf("counts = %+v", r.report.Counts)
@@ -217,8 +213,8 @@ func TestEndToEndAgainstMoto(t *testing.T) {
 		if r.code != app.ExitBadConfig {
 			t.Fatalf("exit %d, want 2", r.code)
 		}
-		if !strings.Contains(r.stdout, cfg+":4: allow[0].expires: \"soon\" is not a date") {
-			t.Errorf("stdout = %s", r.stdout)
+		if !strings.Contains(r.stderr, "error: bad configuration: "+cfg+":4: allow[0].expires: \"soon\" is not a date") {
+			t.Errorf("stderr = %s", r.stderr)
 		}
 		if r.report.SchemaVersion != 0 {
 			t.Error("a bad configuration must not write a report")
@@ -245,7 +241,7 @@ func TestEndToEndAgainstMoto(t *testing.T) {
 			"INPUT_REGIONS": "us-east-1", "INPUT_FAIL-ON": "critical", "INPUT_GITHUB-TOKEN": "ghs_supersecret",
 		})
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d\n%s", r.code, r.log)
 		}
 		out, _ := os.ReadFile(outputs)
 		for _, want := range []string{"result<<", "\nfail\n", "critical<<", "total<<"} {
@@ -274,13 +270,20 @@ func TestIncompleteScanExitsThree(t *testing.T) {
 
 	r := runApp(t, []string{"--regions", "us-east-1,eu-west-1", "--fail-on", "none"}, nil)
 	if r.code != app.ExitIncomplete {
-		t.Fatalf("exit %d, want 3\n%s", r.code, r.stdout)
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.log)
 	}
 	if len(r.report.Coverage.Errors) != 1 || r.report.Coverage.Errors[0].Region != "eu-west-1" || len(r.report.Findings) != 1 {
 		t.Errorf("report = %+v", r.report)
 	}
 	r = runApp(t, []string{"--regions", "us-east-1,eu-west-1", "--fail-on", "none", "--on-scan-error", "warn"}, nil)
-	if r.code != app.ExitPass || !strings.Contains(r.stdout, "could not scan 111122223333/eu-west-1") && !strings.Contains(r.stdout, "eu-west-1 (list-keys)") {
-		t.Fatalf("exit %d under warn, want 0 with a warning\n%s", r.code, r.stdout)
+	if r.code != app.ExitPass || !strings.Contains(r.stderr, "could not scan 111122223333/eu-west-1") && !strings.Contains(r.stderr, "eu-west-1 (list-keys)") {
+		t.Fatalf("exit %d under warn, want 0 with a warning on stderr\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "warning: Scan incomplete") || strings.Contains(r.stdout, "warning:") {
+		t.Errorf("the warnings belong on stderr alone\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	// The table still says which target failed.
+	if rows, result, scanErrors := parseTable(t, r.stdout); len(rows) != 1 || !strings.HasPrefix(result, "Result: PASS") || len(scanErrors) != 1 || !strings.Contains(scanErrors[0], "eu-west-1") {
+		t.Errorf("table rows %v, result %q, scan errors %v", rows, result, scanErrors)
 	}
 }

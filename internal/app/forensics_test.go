@@ -27,17 +27,9 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", trail.URL)
 	ctx := moto.Context(t)
 	k := kms.NewFromConfig(srv.Config("us-east-1"))
-
-	create := func(window int32) (id, arn string) {
-		out, err := k.CreateKey(ctx, &kms.CreateKeyInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, arn = aws.ToString(out.KeyMetadata.KeyId), aws.ToString(out.KeyMetadata.Arn)
-		if _, err := k.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(window)}); err != nil {
-			t.Fatal(err)
-		}
-		return id, arn
+	create := func(window int) (id, arn string) {
+		key := moto.SeedWith(t, k, moto.Key{PendingDays: window})[0]
+		return key.ID, key.ARN
 	}
 	usedID, usedARN := create(30) // 25 days left as judged: medium by date
 	otherID, _ := create(20)
@@ -65,7 +57,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	t.Run("attempted use makes it critical, with caller and time", func(t *testing.T) {
 		r := runApp(t, []string{"--regions", "us-east-1", "--cloudtrail", "true", "--config", cfg}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d\n%s", r.code, r.log)
 		}
 		for _, f := range r.report.Findings {
 			if f.KeyID != usedID {
@@ -88,7 +80,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 	t.Run("cancel saves unapproved keys only", func(t *testing.T) {
 		r := runApp(t, []string{"--regions", "us-east-1", "--config", cfg, "--remediate", "cancel"}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d (the run that found them still fails)\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d (the run that found them still fails)\n%s", r.code, r.log)
 		}
 		if got := state(usedID); got != "Disabled" {
 			t.Errorf("used key is %s after cancel, want Disabled", got)
@@ -117,7 +109,7 @@ func TestEvidenceAndRemediation(t *testing.T) {
 		id, _ := create(15)
 		r := runApp(t, []string{"--regions", "us-east-1", "--config", cfg, "--remediate", "cancel", "--re-enable", "true"}, nil)
 		if r.code != app.ExitFail {
-			t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			t.Fatalf("exit %d\n%s", r.code, r.log)
 		}
 		if got := state(id); got != "Enabled" {
 			t.Errorf("key is %s after cancel+re-enable, want Enabled", got)

@@ -8,40 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/fakegithub"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/sarifcheck"
 )
-
-func validateSARIF(t *testing.T, data []byte) {
-	t.Helper()
-	schemaFile, err := os.Open("../report/sarif/testdata/sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer schemaFile.Close()
-	doc, err := jsonschema.UnmarshalJSON(schemaFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif-schema-2.1.0.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Fatalf("SARIF is not valid against the 2.1.0 schema: %v", err)
-	}
-}
 
 // TestPullRequestRunPublishes is the pull-request path end to end: moto holds
 // keys pending deletion, the workspace's Terraform names one by alias, and
@@ -95,7 +66,7 @@ func TestPullRequestRunPublishes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			validateSARIF(t, data)
+			sarifcheck.Validate(t, data)
 			var log struct {
 				Runs []struct {
 					Results []struct {

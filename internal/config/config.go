@@ -11,7 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,25 +32,17 @@ type Settings struct {
 	SARIFFile       string
 	UploadSARIF     bool
 	Category        string
-	Comment         string // "upsert" or "off"
+	Comment         CommentMode
 	GitHubToken     string
 	ReportJSON      string
-	Remediate       string // "none", "plan", "cancel"
+	Remediate       RemediateMode
 	RemediateOn     finding.Severity
 	ReEnable        bool
-	OnScanError     string // "fail" or "warn"
+	OnScanError     ScanErrorPolicy
 	MaxConcurrency  int
 	Timeout         time.Duration
 
-	RoleToAssume        string
-	Audience            string
-	RoleSessionName     string
-	RoleDurationSeconds int
-	RoleExternalID      string
-	Accounts            []string
-	RoleName            string
-	Organization        bool
-	MaskAccountIDs      bool
+	Identity
 
 	Allow []AllowEntry
 
@@ -58,6 +50,39 @@ type Settings struct {
 	InActions bool
 	// Help is true when --help was asked for; nothing else is set.
 	Help bool
+}
+
+// Identity selects the base identity and the accounts to scan: the settings
+// creds.Resolve takes, validated here by the rules of iam.go. Field comments
+// name the input each one mirrors.
+type Identity struct {
+	// RoleToAssume (role-to-assume) is a role ARN assumed with
+	// AssumeRoleWithWebIdentity and the runner's OIDC token. Empty: the base
+	// identity is the standard AWS chain.
+	RoleToAssume string
+	// Audience (audience) of the OIDC token.
+	Audience string
+	// RoleSessionName (role-session-name) of assumed roles.
+	RoleSessionName string
+	// RoleDurationSeconds (role-duration-seconds), 900..43200. Member roles
+	// reached by role chaining are capped at 3600, AWS's limit.
+	RoleDurationSeconds int
+	// RoleExternalID (role-external-id) is passed when assuming member roles.
+	RoleExternalID string
+
+	// Accounts (accounts): each a role ARN, or a 12-digit account ID in which
+	// RoleName is assumed. Empty (and no Organization): the base account alone.
+	Accounts []string
+	// RoleName (role-name) is assumed, from the base identity, in each listed
+	// account ID and each discovered organization account. It may carry an IAM
+	// path ("path/Name"), without leading or trailing "/".
+	RoleName string
+	// Organization (organization) adds every ACTIVE account of the AWS
+	// Organization, listed with organizations:ListAccounts from the base
+	// identity (the management account or a delegated administrator).
+	Organization bool
+	// MaskAccountIDs (mask-account-ids) masks every account ID in the log.
+	MaskAccountIDs bool
 }
 
 // Error is a configuration error. Source is a file path or "input NAME" /
@@ -115,50 +140,22 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 	s := Settings{InActions: env.Getenv("GITHUB_ACTIONS") == "true"}
 
 	values := map[string]value{}
-	explicit := map[string]value{}
 	for _, in := range Inputs {
 		values[in.Name] = value{text: in.Default, source: "default " + in.Name}
 	}
+	explicit := map[string]value{}
 	if s.InActions {
-		for _, in := range Inputs {
-			v, ok := lookupInput(env.Getenv, in.Name)
-			if !ok || v == in.Default {
-				continue
-			}
-			explicit[in.Name] = value{text: v, source: "input " + in.Name}
-		}
+		actionInputs(env.Getenv, explicit)
 	}
-
-	fset := flag.NewFlagSet("kms-deletion-gate", flag.ContinueOnError)
-	fset.SetOutput(io.Discard)
-	flagVals := map[string]*string{}
-	for _, in := range Inputs {
-		def := in.Default
-		if in.Name == "github-token" {
-			def = ""
-		}
-		flagVals[in.Name] = fset.String(in.Name, def, in.Description)
+	help, err := parseFlags(args, explicit)
+	if err != nil {
+		return s, err
 	}
-	help := fset.Bool("help", false, "Show this help.")
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			s.Help = true
-			PrintUsage(usage)
-			return s, nil
-		}
-		return s, &Error{Source: "command line", Msg: err.Error() + " (see --help)"}
-	}
-	if *help {
+	if help {
 		s.Help = true
 		PrintUsage(usage)
 		return s, nil
 	}
-	if fset.NArg() > 0 {
-		return s, &Error{Source: "command line", Msg: fmt.Sprintf("unexpected argument %q (all settings are --flags; see --help)", fset.Arg(0))}
-	}
-	fset.Visit(func(f *flag.Flag) {
-		explicit[f.Name] = value{text: strings.TrimSpace(*flagVals[f.Name]), source: "flag --" + f.Name}
-	})
 	if _, ok := explicit["github-token"]; !ok {
 		if t := env.Getenv("GITHUB_TOKEN"); t != "" && !s.InActions {
 			explicit["github-token"] = value{text: t, source: "env GITHUB_TOKEN"}
@@ -166,32 +163,21 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 	}
 
 	var errs []error
-	// The config file.
-	path := values["config"].text
-	pathGiven := false
+	path, pathGiven := values["config"].text, false
 	if v, ok := explicit["config"]; ok {
 		path, pathGiven = v.text, true
 	}
 	if path != "" {
-		data, err := env.ReadFile(path)
+		file, err := readFile(path, pathGiven, env.ReadFile)
 		switch {
-		case err != nil && errors.Is(err, fs.ErrNotExist) && !pathGiven:
-			// The default config file is optional.
 		case err != nil:
-			errs = append(errs, &Error{Source: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPathError(err))})
-		case len(data) > maxConfigBytes:
-			errs = append(errs, &Error{Source: path, Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(data), maxConfigBytes)})
-		default:
+			errs = append(errs, err)
+		case file != nil:
 			s.ConfigPath = path
-			file, err := parseFile(path, data)
-			if err != nil {
-				errs = append(errs, err)
-			} else {
-				for k, v := range file.settings {
-					values[k] = v
-				}
-				s.Allow = file.allow
+			for k, v := range file.settings {
+				values[k] = v
 			}
+			s.Allow = file.allow
 		}
 	}
 	for k, v := range explicit {
@@ -202,6 +188,65 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 		return s, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// actionInputs adds to explicit every action input given with a value other
+// than its default.
+func actionInputs(getenv func(string) string, explicit map[string]value) {
+	for _, in := range Inputs {
+		v, ok := lookupInput(getenv, in.Name)
+		if !ok || v == in.Default {
+			continue
+		}
+		explicit[in.Name] = value{text: v, source: "input " + in.Name}
+	}
+}
+
+// parseFlags adds to explicit every flag given on the command line, and
+// reports whether help was asked for.
+func parseFlags(args []string, explicit map[string]value) (help bool, err error) {
+	fset := flag.NewFlagSet("kms-deletion-gate", flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	flagVals := map[string]*string{}
+	for _, in := range Inputs {
+		def := in.Default
+		if in.Name == "github-token" {
+			def = ""
+		}
+		flagVals[in.Name] = fset.String(in.Name, def, in.Description)
+	}
+	helpFlag := fset.Bool("help", false, "Show this help.")
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, &Error{Source: "command line", Msg: err.Error() + " (see --help)"}
+	}
+	if *helpFlag {
+		return true, nil
+	}
+	if fset.NArg() > 0 {
+		return false, &Error{Source: "command line", Msg: fmt.Sprintf("unexpected argument %q (all settings are --flags; see --help)", fset.Arg(0))}
+	}
+	fset.Visit(func(f *flag.Flag) {
+		explicit[f.Name] = value{text: strings.TrimSpace(*flagVals[f.Name]), source: "flag --" + f.Name}
+	})
+	return false, nil
+}
+
+// readFile reads and parses the config file. A missing file is no error, and
+// no file, when the path is the default one (not given).
+func readFile(path string, pathGiven bool, read func(string) ([]byte, error)) (*parsedFile, error) {
+	data, err := read(path)
+	switch {
+	case err != nil && errors.Is(err, fs.ErrNotExist) && !pathGiven:
+		return nil, nil // the default config file is optional
+	case err != nil:
+		return nil, &Error{Source: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPathError(err))}
+	case len(data) > maxConfigBytes:
+		return nil, &Error{Source: path, Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(data), maxConfigBytes)}
+	}
+	return parseFile(path, data)
 }
 
 // lookupInput reads an action input the way the runner passes it: the name
@@ -229,145 +274,213 @@ func (v value) err(msg string, a ...any) error {
 	return &Error{Source: v.source, Line: v.line, Field: v.field, Msg: fmt.Sprintf(msg, a...)}
 }
 
-var (
-	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	roleARNPattern   = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
-	roleNamePattern  = regexp.MustCompile(`^[\w+=,.@/-]{1,512}$`)
-)
+// reader turns the merged values into typed settings, collecting one error
+// per bad value.
+type reader struct {
+	values map[string]value
+	errs   []error
+}
+
+func (r *reader) get(name string) value { return r.values[name] }
+
+func (r *reader) add(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
+func (r *reader) boolean(name string) bool {
+	v := r.get(name)
+	b, err := strconv.ParseBool(strings.ToLower(v.text))
+	if err != nil {
+		r.add(v.err("%q is not true or false", v.text))
+	}
+	return b
+}
+
+func (r *reader) integer(name string, min, max int) int {
+	v := r.get(name)
+	n, err := strconv.Atoi(v.text)
+	if err != nil {
+		r.add(v.err("%q is not a whole number", v.text))
+		return 0
+	}
+	if n < min || n > max {
+		r.add(v.err("%d is out of range (%d to %d)", n, min, max))
+	}
+	return n
+}
+
+func (r *reader) severity(name string) finding.Severity {
+	v := r.get(name)
+	sev, err := finding.ParseSeverity(v.text)
+	if err != nil {
+		r.add(v.err("%v", err))
+	}
+	return sev
+}
+
+func (r *reader) duration(name string, max time.Duration, maxText string) time.Duration {
+	v := r.get(name)
+	d, err := time.ParseDuration(v.text)
+	switch {
+	case err != nil:
+		r.add(v.err("%q is not a duration like 10m or 90s", v.text))
+	case d <= 0 || d > max:
+		r.add(v.err("%s is out of range (above 0, at most %s)", d, maxText))
+	}
+	return d
+}
+
+// oneLine returns the text of a setting that must fit on one line.
+func (r *reader) oneLine(name string) string {
+	v := r.get(name)
+	if strings.ContainsAny(v.text, "\r\n") {
+		r.add(v.err("must be one line"))
+	}
+	return v.text
+}
+
+// choice parses a setting that is one of allowed (case-insensitive); the
+// first is the fallback after an error.
+func choice[T ~string](r *reader, name string, allowed ...T) T {
+	v := r.get(name)
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if strings.EqualFold(v.text, string(a)) {
+			return a
+		}
+		names[i] = string(a)
+	}
+	r.add(v.err("%q is not one of %s", v.text, strings.Join(names, ", ")))
+	return allowed[0]
+}
 
 func (s *Settings) apply(values map[string]value) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	get := func(name string) value { return values[name] }
-	boolean := func(name string) bool {
-		v := get(name)
-		b, err := strconv.ParseBool(strings.ToLower(v.text))
-		if err != nil {
-			add(v.err("%q is not true or false", v.text))
-		}
-		return b
-	}
-	integer := func(name string, min, max int) int {
-		v := get(name)
-		n, err := strconv.Atoi(v.text)
-		if err != nil {
-			add(v.err("%q is not a whole number", v.text))
-			return 0
-		}
-		if n < min || n > max {
-			add(v.err("%d is out of range (%d to %d)", n, min, max))
-		}
-		return n
-	}
-	severity := func(name string) finding.Severity {
-		v := get(name)
-		sev, err := finding.ParseSeverity(v.text)
-		if err != nil {
-			add(v.err("%v", err))
-		}
-		return sev
-	}
-	oneOf := func(name string, allowed ...string) string {
-		v := get(name)
-		for _, a := range allowed {
-			if strings.EqualFold(v.text, a) {
-				return a
-			}
-		}
-		add(v.err("%q is not one of %s", v.text, strings.Join(allowed, ", ")))
-		return allowed[0]
-	}
+	r := &reader{values: values}
+	s.applyScan(r)
+	s.applyReports(r)
+	s.applyRemediation(r)
+	s.applyRun(r)
+	s.applyAccounts(r)
+	return r.errs
+}
 
-	if r := get("regions"); !strings.EqualFold(r.text, "all") {
-		for _, name := range SplitList(r.text) {
-			if err := ValidateRegion(name); err != nil {
-				add(r.err("%v", err))
-				continue
-			}
-			if !contains(s.Regions, name) {
-				s.Regions = append(s.Regions, name)
-			}
-		}
-		if len(s.Regions) == 0 && len(errs) == 0 {
-			add(r.err("no region given (use all, or a list like us-east-1,eu-west-1)"))
-		}
-	}
-	s.FailOn = severity("fail-on")
-	s.CriticalDays = integer("critical-days", 0, 366)
-	s.HighDays = integer("high-days", 0, 366)
+// applyScan reads what is scanned and how findings are judged.
+func (s *Settings) applyScan(r *reader) {
+	s.Regions = r.regions("regions")
+	s.FailOn = r.severity("fail-on")
+	s.CriticalDays = r.integer("critical-days", 0, 366)
+	s.HighDays = r.integer("high-days", 0, 366)
 	if s.HighDays < s.CriticalDays {
-		v := get("high-days")
-		add(v.err("%d is less than critical-days (%d)", s.HighDays, s.CriticalDays))
+		r.add(r.get("high-days").err("%d is less than critical-days (%d)", s.HighDays, s.CriticalDays))
 	}
-	s.RecentUseDays = integer("recent-use-days", 0, 3660)
-	s.CloudTrail = boolean("cloudtrail")
-	s.IncludeDisabled = boolean("include-disabled")
-	s.SARIFFile = get("sarif-file").text
-	s.UploadSARIF = boolean("upload-sarif")
-	s.Category = get("category").text
-	if strings.ContainsAny(s.Category, "\r\n") {
-		add(get("category").err("must be one line"))
+	s.RecentUseDays = r.integer("recent-use-days", 0, 3660)
+	s.CloudTrail = r.boolean("cloudtrail")
+	s.IncludeDisabled = r.boolean("include-disabled")
+}
+
+// applyRun reads the bounds of the run and what an incomplete scan does.
+func (s *Settings) applyRun(r *reader) {
+	s.OnScanError = choice(r, "on-scan-error", ScanErrorFail, ScanErrorWarn)
+	s.MaxConcurrency = r.integer("max-concurrency", 1, 1024)
+	s.Timeout = r.duration("timeout", 6*time.Hour, "6h")
+}
+
+// regions reads the regions setting: nil for all.
+func (r *reader) regions(name string) []string {
+	v := r.get(name)
+	if strings.EqualFold(v.text, "all") {
+		return nil
 	}
-	s.Comment = oneOf("comment", "upsert", "off")
-	s.GitHubToken = get("github-token").text
+	var regions []string
+	bad := false
+	for _, region := range SplitList(v.text) {
+		if err := ValidateRegion(region); err != nil {
+			r.add(v.err("%v", err))
+			bad = true
+			continue
+		}
+		if !slices.Contains(regions, region) {
+			regions = append(regions, region)
+		}
+	}
+	if len(regions) == 0 && !bad {
+		r.add(v.err("no region given (use all, or a list like us-east-1,eu-west-1)"))
+	}
+	return regions
+}
+
+// applyReports reads where the reports go.
+func (s *Settings) applyReports(r *reader) {
+	s.SARIFFile = r.get("sarif-file").text
+	s.UploadSARIF = r.boolean("upload-sarif")
+	s.Category = r.oneLine("category")
+	s.Comment = choice(r, "comment", CommentUpsert, CommentOff)
+	s.GitHubToken = r.get("github-token").text
 	if s.GitHubToken == "${{ github.token }}" {
 		s.GitHubToken = ""
 	}
-	s.ReportJSON = get("report-json").text
-	s.Remediate = oneOf("remediate", "none", "plan", "cancel")
-	s.RemediateOn = severity("remediate-on")
-	s.ReEnable = boolean("re-enable")
-	s.OnScanError = oneOf("on-scan-error", "fail", "warn")
-	s.MaxConcurrency = integer("max-concurrency", 1, 1024)
-	if v := get("timeout"); true {
-		d, err := time.ParseDuration(v.text)
-		switch {
-		case err != nil:
-			add(v.err("%q is not a duration like 10m or 90s", v.text))
-		case d <= 0 || d > 6*time.Hour:
-			add(v.err("%s is out of range (above 0, at most 6h)", d))
+	s.ReportJSON = r.get("report-json").text
+}
+
+// applyRemediation reads what is done about findings.
+func (s *Settings) applyRemediation(r *reader) {
+	s.Remediate = choice(r, "remediate", RemediateNone, RemediatePlan, RemediateCancel)
+	s.RemediateOn = r.severity("remediate-on")
+	s.ReEnable = r.boolean("re-enable")
+}
+
+// applyAccounts reads the base identity and the accounts to scan, by the
+// rules of iam.go.
+func (s *Settings) applyAccounts(r *reader) {
+	if v := r.get("role-to-assume"); v.text != "" {
+		if _, err := ParseRoleARN(v.text); err != nil {
+			r.add(v.err("%v", err))
 		}
-		s.Timeout = d
+		s.RoleToAssume = v.text
 	}
-	s.RoleToAssume = get("role-to-assume").text
-	if v := get("role-to-assume"); v.text != "" && !roleARNPattern.MatchString(v.text) {
-		add(v.err("%q is not an IAM role ARN (arn:aws:iam::111122223333:role/NAME)", v.text))
-	}
-	s.Audience = get("audience").text
-	s.RoleSessionName = get("role-session-name").text
-	s.RoleDurationSeconds = integer("role-duration-seconds", 900, 43200)
-	s.RoleExternalID = get("role-external-id").text
-	s.RoleName = get("role-name").text
-	if v := get("role-name"); v.text != "" && !roleNamePattern.MatchString(v.text) {
-		add(v.err("%q is not an IAM role name", v.text))
-	}
-	if v := get("accounts"); v.text != "" {
-		for _, a := range SplitList(v.text) {
-			switch {
-			case roleARNPattern.MatchString(a):
-			case accountIDPattern.MatchString(a):
-				if s.RoleName == "" {
-					add(v.err("account ID %s needs role-name (the role to assume in it)", a))
-				}
-			default:
-				add(v.err("%q is neither a 12-digit account ID nor an IAM role ARN", a))
-				continue
-			}
-			if !contains(s.Accounts, a) {
-				s.Accounts = append(s.Accounts, a)
-			}
+	s.Audience = r.get("audience").text
+	// An empty role-session-name (or audience) means creds' default.
+	if v := r.get("role-session-name"); v.text != "" {
+		if err := ValidateSessionName(v.text); err != nil {
+			r.add(v.err("%v", err))
 		}
+		s.RoleSessionName = v.text
 	}
-	s.Organization = boolean("organization")
+	s.RoleDurationSeconds = r.integer("role-duration-seconds", MinRoleDurationSeconds, MaxRoleDurationSeconds)
+	s.RoleExternalID = r.get("role-external-id").text
+	if v := r.get("role-name"); v.text != "" {
+		name, err := NormalizeRoleName(v.text)
+		if err != nil {
+			r.add(v.err("%v", err))
+			name = v.text // given: do not also report accounts as lacking it
+		}
+		s.RoleName = name
+	}
+	s.Accounts = r.accounts("accounts", s.RoleName)
+	s.Organization = r.boolean("organization")
 	if s.Organization && s.RoleName == "" {
-		add(get("organization").err("organization: true needs role-name (the role to assume in each member account)"))
+		r.add(r.get("organization").err("organization: true needs role-name (the role to assume in each member account)"))
 	}
-	s.MaskAccountIDs = boolean("mask-account-ids")
-	return errs
+	s.MaskAccountIDs = r.boolean("mask-account-ids")
+}
+
+// accounts reads the accounts setting: role ARNs, or account IDs in which
+// roleName is assumed.
+func (r *reader) accounts(name, roleName string) []string {
+	v := r.get(name)
+	var accounts []string
+	for _, a := range SplitList(v.text) {
+		if err := CheckAccountEntry(a, roleName); err != nil {
+			r.add(v.err("%v", err))
+			continue
+		}
+		if !slices.Contains(accounts, a) {
+			accounts = append(accounts, a)
+		}
+	}
+	return accounts
 }
 
 // SplitList splits a list given as comma-, space- or newline-separated text.
@@ -376,15 +489,6 @@ func SplitList(s string) []string {
 		return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == '\t'
 	})
 	return fields
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // PrintUsage writes the --help text.

@@ -34,8 +34,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Regions != nil || s.FailOn != finding.SeverityMedium || s.CriticalDays != 3 || s.HighDays != 7 ||
-		s.RecentUseDays != 30 || !s.CloudTrail || s.IncludeDisabled || s.OnScanError != "fail" ||
-		s.MaxConcurrency != 16 || s.Timeout != 15*time.Minute || s.Remediate != "none" || s.Comment != "upsert" ||
+		s.RecentUseDays != 30 || !s.CloudTrail || s.IncludeDisabled || s.OnScanError != config.ScanErrorFail ||
+		s.MaxConcurrency != 16 || s.Timeout != 15*time.Minute || s.Remediate != config.RemediateNone || s.Comment != config.CommentUpsert ||
 		s.ConfigPath != "" || s.Audience != "sts.amazonaws.com" || s.GitHubToken != "" {
 		t.Errorf("defaults = %+v", s)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // AllowEntry is one accepted deletion. A finding matches when every selector
@@ -182,81 +182,8 @@ func parseAllow(path string, v *yaml.Node) ([]AllowEntry, []error) {
 			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: "must be a mapping with key or alias, reason and expires"})
 			continue
 		}
-		e := AllowEntry{Source: fmt.Sprintf("%s:%d", path, item.Line)}
-		fields := map[string]*yaml.Node{}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, val := item.Content[j], item.Content[j+1]
-			field := prefix + "." + k.Value
-			if _, dup := fields[k.Value]; dup {
-				errs = append(errs, &Error{Source: path, Line: k.Line, Field: field, Msg: "given twice"})
-				continue
-			}
-			fields[k.Value] = val
-			if val.Kind != yaml.ScalarNode {
-				errs = append(errs, &Error{Source: path, Line: val.Line, Field: field, Msg: "must be a single value"})
-				continue
-			}
-			text := strings.TrimSpace(val.Value)
-			bad := func(msg string, a ...any) {
-				errs = append(errs, &Error{Source: path, Line: val.Line, Field: field, Msg: fmt.Sprintf(msg, a...)})
-			}
-			switch k.Value {
-			case "key":
-				e.Key = text
-				switch {
-				case text == "":
-					bad("is empty")
-				case !doublestar.ValidatePattern(text):
-					bad("%q is not a valid glob", text)
-				case strings.HasPrefix(text, "arn:") && !kmsARNPattern.MatchString(text):
-					bad("%q is not a KMS key or alias ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", text)
-				}
-			case "alias":
-				e.Alias = text
-				switch {
-				case !strings.HasPrefix(text, "alias/"):
-					bad("%q must start with alias/", text)
-				case !doublestar.ValidatePattern(text):
-					bad("%q is not a valid glob", text)
-				}
-			case "account":
-				e.Account = text
-				exact := !strings.ContainsAny(text, "*?[")
-				if !accountGlob.MatchString(text) || !doublestar.ValidatePattern(text) || (exact && !accountIDPattern.MatchString(text)) {
-					bad("%q is not a 12-digit account ID (quote it so YAML keeps it a string)", text)
-				}
-			case "region":
-				e.Region = text
-				if !regionGlob.MatchString(text) || !doublestar.ValidatePattern(text) {
-					bad("%q is not a region name or glob", text)
-				} else if !strings.ContainsAny(text, "*?[") {
-					if err := ValidateRegion(text); err != nil {
-						bad("%v", err)
-					}
-				}
-			case "reason":
-				e.Reason = text
-				if text == "" {
-					bad("is empty: say why this deletion is accepted")
-				}
-			case "expires":
-				t, err := time.Parse(time.DateOnly, text)
-				if !dateOnlyPattern.MatchString(text) || err != nil {
-					bad("%q is not a date like 2026-12-31", text)
-				}
-				e.Expires = t
-			default:
-				errs = append(errs, &Error{Source: path, Line: k.Line, Field: field, Msg: "unknown field (known: key, alias, account, region, reason, expires)"})
-			}
-		}
-		if fields["key"] == nil && fields["alias"] == nil {
-			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: "needs key or alias"})
-		}
-		for _, req := range []string{"reason", "expires"} {
-			if fields[req] == nil {
-				errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix + "." + req, Msg: "is required"})
-			}
-		}
+		e, entryErrs := parseAllowEntry(path, prefix, item)
+		errs = append(errs, entryErrs...)
 		id := strings.Join([]string{e.Key, e.Alias, e.Account, e.Region}, "\x00")
 		if line, dup := firstSeen[id]; dup {
 			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: fmt.Sprintf("duplicates the entry on line %d", line)})
@@ -266,6 +193,121 @@ func parseAllow(path string, v *yaml.Node) ([]AllowEntry, []error) {
 		entries = append(entries, e)
 	}
 	return entries, errs
+}
+
+// parseAllowEntry reads one allowlist entry, a mapping; prefix names it in
+// errors (allow[3]).
+func parseAllowEntry(path, prefix string, item *yaml.Node) (AllowEntry, []error) {
+	e := AllowEntry{Source: fmt.Sprintf("%s:%d", path, item.Line)}
+	var errs []error
+	fields := map[string]*yaml.Node{}
+	for j := 0; j+1 < len(item.Content); j += 2 {
+		k, val := item.Content[j], item.Content[j+1]
+		field := prefix + "." + k.Value
+		if _, dup := fields[k.Value]; dup {
+			errs = append(errs, &Error{Source: path, Line: k.Line, Field: field, Msg: "given twice"})
+			continue
+		}
+		fields[k.Value] = val
+		if val.Kind != yaml.ScalarNode {
+			errs = append(errs, &Error{Source: path, Line: val.Line, Field: field, Msg: "must be a single value"})
+			continue
+		}
+		problem, known := e.set(k.Value, strings.TrimSpace(val.Value))
+		switch {
+		case !known:
+			errs = append(errs, &Error{Source: path, Line: k.Line, Field: field, Msg: "unknown field (known: key, alias, account, region, reason, expires)"})
+		case problem != "":
+			errs = append(errs, &Error{Source: path, Line: val.Line, Field: field, Msg: problem})
+		}
+	}
+	if fields["key"] == nil && fields["alias"] == nil {
+		errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix, Msg: "needs key or alias"})
+	}
+	for _, req := range []string{"reason", "expires"} {
+		if fields[req] == nil {
+			errs = append(errs, &Error{Source: path, Line: item.Line, Field: prefix + "." + req, Msg: "is required"})
+		}
+	}
+	return e, errs
+}
+
+// set stores the field name of an allowlist entry. It returns what is wrong
+// with text (empty if nothing) and whether name is a field of an entry.
+func (e *AllowEntry) set(name, text string) (problem string, known bool) {
+	if name == "expires" {
+		t, err := time.Parse(time.DateOnly, text)
+		e.Expires = t
+		if !dateOnlyPattern.MatchString(text) || err != nil {
+			return fmt.Sprintf("%q is not a date like 2026-12-31", text), true
+		}
+		return "", true
+	}
+	texts := map[string]struct {
+		dst   *string
+		check func(string) string
+	}{
+		"key":     {&e.Key, keyProblem},
+		"alias":   {&e.Alias, aliasProblem},
+		"account": {&e.Account, accountProblem},
+		"region":  {&e.Region, regionProblem},
+		"reason":  {&e.Reason, reasonProblem},
+	}
+	f, ok := texts[name]
+	if !ok {
+		return "", false
+	}
+	*f.dst = text
+	return f.check(text), true
+}
+
+func reasonProblem(text string) string {
+	if text == "" {
+		return "is empty: say why this deletion is accepted"
+	}
+	return ""
+}
+
+func keyProblem(text string) string {
+	switch {
+	case text == "":
+		return "is empty"
+	case !doublestar.ValidatePattern(text):
+		return fmt.Sprintf("%q is not a valid glob", text)
+	case strings.HasPrefix(text, "arn:") && !kmsARNPattern.MatchString(text):
+		return fmt.Sprintf("%q is not a KMS key or alias ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", text)
+	}
+	return ""
+}
+
+func aliasProblem(text string) string {
+	switch {
+	case !strings.HasPrefix(text, "alias/"):
+		return fmt.Sprintf("%q must start with alias/", text)
+	case !doublestar.ValidatePattern(text):
+		return fmt.Sprintf("%q is not a valid glob", text)
+	}
+	return ""
+}
+
+func accountProblem(text string) string {
+	exact := !strings.ContainsAny(text, "*?[")
+	if !accountGlob.MatchString(text) || !doublestar.ValidatePattern(text) || (exact && !IsAccountID(text)) {
+		return fmt.Sprintf("%q is not a 12-digit account ID (quote it so YAML keeps it a string)", text)
+	}
+	return ""
+}
+
+func regionProblem(text string) string {
+	if !regionGlob.MatchString(text) || !doublestar.ValidatePattern(text) {
+		return fmt.Sprintf("%q is not a region name or glob", text)
+	}
+	if !strings.ContainsAny(text, "*?[") {
+		if err := ValidateRegion(text); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)

@@ -1,7 +1,14 @@
 // Package console is the one place that writes to the job log. Inside GitHub
 // Actions it speaks workflow commands (::warning::, ::error::, ::group::,
 // ::add-mask::) with every untrusted part escaped; outside Actions it writes
-// plain lines. Nothing else in the program prints to stdout.
+// plain lines. Nothing else in the program prints to stdout or stderr.
+//
+// A run has two streams: the log (info, warnings, errors, groups, masks) and
+// its result (the table, written by Raw). Outside Actions the log goes to
+// stderr and the result alone to stdout, so that `kms-deletion-gate ... | ...`
+// pipes only the table. Inside Actions both go to stdout, in order: the
+// runner reads stdout and stderr on separate pipes, so an ::add-mask:: on one
+// could be processed after the line it protects on the other.
 package console
 
 import (
@@ -16,13 +23,25 @@ import (
 // Console writes log lines. It is safe for concurrent use.
 type Console struct {
 	mu        sync.Mutex
-	w         io.Writer
+	w         io.Writer // the log
+	out       io.Writer // the result (Raw)
 	inActions bool
 }
 
-// New returns a Console writing to w; inActions selects workflow commands.
+// New returns a Console writing its log and its result to w; inActions
+// selects workflow commands.
 func New(w io.Writer, inActions bool) *Console {
-	return &Console{w: w, inActions: inActions}
+	return &Console{w: w, out: w, inActions: inActions}
+}
+
+// NewProcess returns the Console of a process with standard streams stdout
+// and stderr: outside Actions the log goes to stderr and the result to
+// stdout; inside Actions everything goes to stdout (see the package doc).
+func NewProcess(stdout, stderr io.Writer, inActions bool) *Console {
+	if inActions {
+		return New(stdout, true)
+	}
+	return &Console{w: stderr, out: stdout}
 }
 
 // InActions reports whether workflow commands are written.
@@ -84,16 +103,19 @@ func (c *Console) Group(title string) func() {
 	return func() { c.line("::endgroup::") }
 }
 
-// Raw writes text that the program itself produced (e.g. a rendered table
-// whose untrusted cells were already escaped), line by line through LogLine's
-// command fence, so that no line can start a workflow command.
+// Raw writes the run's result, text that the program itself produced (the
+// rendered table, whose untrusted cells were already escaped), to the result
+// stream, line by line through LogLine's command fence, so that no line can
+// start a workflow command.
 func (c *Console) Raw(text string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		c.line(escape.LogLine(l))
+		fmt.Fprintln(c.out, escape.LogLine(l))
 	}
 }
 
-// Writer gives access to the underlying writer for trusted workflow commands
+// Writer gives access to the log stream for trusted workflow commands
 // produced by packages that escape their own output (annotations).
 func (c *Console) Writer() io.Writer { return lockedWriter{c} }
 

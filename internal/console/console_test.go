@@ -62,3 +62,36 @@ func TestPlainOutsideActions(t *testing.T) {
 		t.Errorf("output = %q", out)
 	}
 }
+
+func TestProcessStreams(t *testing.T) {
+	t.Parallel()
+	use := func(c *console.Console) {
+		end := c.Group("Scanning")
+		c.Infof("info %s", "i")
+		c.Warningf("warn %s", "w")
+		c.Mask("s3cr3t")
+		end()
+		c.Raw("TABLE\nrow")
+		c.Errorf("err %s", "e")
+	}
+
+	t.Run("outside Actions the result alone goes to stdout", func(t *testing.T) {
+		var stdout, stderr strings.Builder
+		use(console.NewProcess(&stdout, &stderr, false))
+		if stdout.String() != "TABLE\nrow\n" {
+			t.Errorf("stdout = %q, want the table alone", stdout.String())
+		}
+		if stderr.String() != "== Scanning\ninfo i\nwarning: warn w\nerror: err e\n" {
+			t.Errorf("stderr = %q", stderr.String())
+		}
+	})
+
+	t.Run("inside Actions everything goes to stdout in order", func(t *testing.T) {
+		var stdout, stderr strings.Builder
+		use(console.NewProcess(&stdout, &stderr, true))
+		want := "::group::Scanning\ninfo i\n::warning::warn w\n::add-mask::s3cr3t\n::endgroup::\nTABLE\nrow\n::error::err e\n"
+		if stdout.String() != want || stderr.Len() != 0 {
+			t.Errorf("stdout = %q, stderr = %q; want stdout %q and nothing on stderr", stdout.String(), stderr.String(), want)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/fakeoidc"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
@@ -36,7 +37,7 @@ func TestLoadBaseHonoursSTSEndpoint(t *testing.T) {
 	}{
 		{"standard chain alone", "", Options{}, "eu-central-1", 0, 0, []string{"123456789012"}},
 		{"role-to-assume and a member, explicit region", "ap-southeast-2",
-			Options{RoleToAssume: hubRole, Accounts: []string{"arn:aws:iam::222222222222:role/m"}}, "ap-southeast-2", 1, 1, []string{"222222222222"}},
+			Options{Identity: config.Identity{RoleToAssume: hubRole, Accounts: []string{"arn:aws:iam::222222222222:role/m"}}}, "ap-southeast-2", 1, 1, []string{"222222222222"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

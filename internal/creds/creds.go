@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -48,36 +48,12 @@ const StageCredentials = "credentials"
 // runner offers no OIDC token: the job lacks "permissions: id-token: write".
 var ErrNoIDToken = errors.New("GitHub OIDC token not available")
 
-// Options selects the base identity and the accounts to scan. Field comments
-// name the action input each one mirrors.
+// Options selects the base identity and the accounts to scan: the validated
+// settings (config.Identity; zero Audience, RoleSessionName and
+// RoleDurationSeconds get the defaults above), and how many accounts are
+// verified at once.
 type Options struct {
-	// RoleToAssume (role-to-assume) is a role ARN assumed with
-	// AssumeRoleWithWebIdentity and the runner's OIDC token. Empty: the base
-	// identity is the standard AWS chain.
-	RoleToAssume string
-	// Audience (audience) of the OIDC token; default "sts.amazonaws.com".
-	Audience string
-	// RoleSessionName (role-session-name); default "kms-deletion-gate".
-	RoleSessionName string
-	// RoleDurationSeconds (role-duration-seconds), 900..43200; default 3600.
-	// Member roles reached by role chaining are capped at 3600, AWS's limit.
-	RoleDurationSeconds int
-	// RoleExternalID (role-external-id) is passed when assuming member roles.
-	RoleExternalID string
-
-	// Accounts (accounts): each a role ARN, or a 12-digit account ID in which
-	// RoleName is assumed. Empty (and no Organization): the base account alone.
-	Accounts []string
-	// RoleName (role-name) is assumed, from the base identity, in each listed
-	// account ID and each discovered organization account. It may carry an IAM
-	// path ("path/Name").
-	RoleName string
-	// Organization (organization) adds every ACTIVE account of the AWS
-	// Organization, listed with organizations:ListAccounts from the base
-	// identity (the management account or a delegated administrator).
-	Organization bool
-	// MaskAccountIDs (mask-account-ids) masks every account ID in the log.
-	MaskAccountIDs bool
+	config.Identity
 	// Concurrency bounds how many accounts are verified at once; default 8.
 	Concurrency int
 }
@@ -112,13 +88,6 @@ type Account struct {
 	RoleARN string // role whose credentials Config holds; "" for the standard chain
 }
 
-var (
-	roleARNPattern  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$`)
-	accountPattern  = regexp.MustCompile(`^\d{12}$`)
-	roleNamePattern = regexp.MustCompile(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
-	sessionPattern  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-)
-
 // target is one account to resolve: assume roleARN, or reuse the base identity.
 type target struct {
 	accountID string
@@ -147,70 +116,92 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 		r.mask(opts.RoleExternalID)
 	}
 
-	baseCfg := base.Copy()
-	if baseCfg.Region == "" {
-		baseCfg.Region = defaultSTSRegion
-	}
-	if opts.RoleToAssume != "" {
-		if m := roleARNPattern.FindStringSubmatch(opts.RoleToAssume); m != nil {
-			r.maskAccount(m[2])
-		}
-		prov, err := r.webIdentityProvider(ctx, baseCfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		baseCfg.Credentials = aws.NewCredentialsCache(prov)
-	}
-
-	id, err := sts.NewFromConfig(baseCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		if opts.RoleToAssume != "" {
-			return nil, nil, fmt.Errorf("role-to-assume %s could not be assumed with the GitHub OIDC token (audience %q): %s; check that the role's trust policy trusts token.actions.githubusercontent.com for this audience and this workflow's sub claim (see docs/CREDENTIALS.md)",
-				opts.RoleToAssume, opts.Audience, r.describe(err))
-		}
-		return nil, nil, fmt.Errorf("no usable AWS credentials from the standard chain: %s; run aws-actions/configure-aws-credentials in an earlier step, or set role-to-assume", r.describe(err))
-	}
-	baseAccount := aws.ToString(id.Account)
-	r.maskAccount(baseAccount)
-	baseARN := aws.ToString(id.Arn)
-	partition := "aws"
-	if p := strings.Split(baseARN, ":"); len(p) > 1 && p[1] != "" {
-		partition = p[1]
-	}
-	// Credentials that came from a role make every further AssumeRole a
-	// chain, which AWS caps at one hour.
-	chained := opts.RoleToAssume != "" || strings.Contains(baseARN, ":assumed-role/")
-
-	targets, err := r.targets(ctx, baseCfg, baseAccount, partition)
+	b, err := r.base(ctx, base)
 	if err != nil {
 		return nil, nil, err
 	}
-
+	targets, err := r.targets(ctx, b.cfg, b.account, b.partition)
+	if err != nil {
+		return nil, nil, err
+	}
 	duration := time.Duration(opts.RoleDurationSeconds) * time.Second
-	if chained && opts.RoleDurationSeconds > maxChainedDuration {
+	if b.chained && opts.RoleDurationSeconds > maxChainedDuration {
 		duration = maxChainedDuration * time.Second
 	}
-	memberSTS := sts.NewFromConfig(baseCfg)
+	out, scanErrs := r.members(ctx, b, targets, duration)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("resolve credentials: %w", err)
+	}
+	return out, scanErrs, nil
+}
 
+// baseIdentity is the identity every other account is reached from.
+type baseIdentity struct {
+	cfg       aws.Config
+	account   string
+	partition string
+	// chained is true when the base credentials came from a role, which
+	// makes every further AssumeRole a chain, capped by AWS at one hour.
+	chained bool
+}
+
+// base establishes and verifies the base identity: the standard chain, or
+// role-to-assume with the OIDC token.
+func (r *resolver) base(ctx context.Context, base aws.Config) (baseIdentity, error) {
+	opts := r.opts
+	cfg := base.Copy()
+	if cfg.Region == "" {
+		cfg.Region = defaultSTSRegion
+	}
+	if opts.RoleToAssume != "" {
+		if arn, err := config.ParseRoleARN(opts.RoleToAssume); err == nil {
+			r.maskAccount(arn.Account)
+		}
+		prov, err := r.webIdentityProvider(ctx, cfg)
+		if err != nil {
+			return baseIdentity{}, err
+		}
+		cfg.Credentials = aws.NewCredentialsCache(prov)
+	}
+
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		if opts.RoleToAssume != "" {
+			return baseIdentity{}, fmt.Errorf("role-to-assume %s could not be assumed with the GitHub OIDC token (audience %q): %s; check that the role's trust policy trusts token.actions.githubusercontent.com for this audience and this workflow's sub claim (see docs/CREDENTIALS.md)",
+				opts.RoleToAssume, opts.Audience, r.describe(err))
+		}
+		return baseIdentity{}, fmt.Errorf("no usable AWS credentials from the standard chain: %s; run aws-actions/configure-aws-credentials in an earlier step, or set role-to-assume", r.describe(err))
+	}
+	b := baseIdentity{cfg: cfg, account: aws.ToString(id.Account), partition: "aws"}
+	r.maskAccount(b.account)
+	baseARN := aws.ToString(id.Arn)
+	if p := strings.Split(baseARN, ":"); len(p) > 1 && p[1] != "" {
+		b.partition = p[1]
+	}
+	b.chained = opts.RoleToAssume != "" || strings.Contains(baseARN, ":assumed-role/")
+	return b, nil
+}
+
+// members resolves every target at once, bounded by Concurrency, and returns
+// the accounts and the scan errors, each sorted by account.
+func (r *resolver) members(ctx context.Context, b baseIdentity, targets []target, duration time.Duration) ([]Account, []finding.ScanError) {
+	memberSTS := sts.NewFromConfig(b.cfg)
 	accounts := make([]*Account, len(targets))
 	errs := make([]*finding.ScanError, len(targets))
 	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
+	g.SetLimit(r.opts.Concurrency)
 	for i, t := range targets {
 		if t.useBase {
-			accounts[i] = &Account{ID: baseAccount, Config: baseCfg, RoleARN: opts.RoleToAssume}
+			accounts[i] = &Account{ID: b.account, Config: b.cfg, RoleARN: r.opts.RoleToAssume}
 			continue
 		}
 		g.Go(func() error {
-			a, se := r.member(ctx, baseCfg, memberSTS, t, duration)
+			a, se := r.member(ctx, b.cfg, memberSTS, t, duration)
 			accounts[i], errs[i] = a, se
 			return nil
 		})
 	}
 	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("resolve credentials: %w", err)
-	}
 
 	var out []Account
 	var scanErrs []finding.ScanError
@@ -224,12 +215,11 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	sort.Slice(scanErrs, func(i, j int) bool { return scanErrs[i].Account < scanErrs[j].Account })
-	return out, scanErrs, nil
+	return out, scanErrs
 }
 
 func (o Options) normalize() (Options, error) {
 	o.RoleToAssume = strings.TrimSpace(o.RoleToAssume)
-	o.RoleName = strings.Trim(strings.TrimSpace(o.RoleName), "/")
 	if o.Audience = strings.TrimSpace(o.Audience); o.Audience == "" {
 		o.Audience = DefaultAudience
 	}
@@ -242,39 +232,39 @@ func (o Options) normalize() (Options, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.RoleToAssume != "" && !roleARNPattern.MatchString(o.RoleToAssume) {
-		return o, fmt.Errorf("role-to-assume %q is not an IAM role ARN (want arn:aws:iam::123456789012:role/NAME)", o.RoleToAssume)
+	// config validated every value by these same rules; checking again is
+	// cheap and keeps Resolve safe for a caller that did not go through config.
+	if o.RoleToAssume != "" {
+		if _, err := config.ParseRoleARN(o.RoleToAssume); err != nil {
+			return o, fmt.Errorf("role-to-assume: %w", err)
+		}
 	}
-	if !sessionPattern.MatchString(o.RoleSessionName) {
-		return o, fmt.Errorf("role-session-name %q must be 2 to 64 characters of letters, digits and +=,.@_-", o.RoleSessionName)
+	if err := config.ValidateSessionName(o.RoleSessionName); err != nil {
+		return o, fmt.Errorf("role-session-name: %w", err)
 	}
-	if o.RoleDurationSeconds < 900 || o.RoleDurationSeconds > 43200 {
-		return o, fmt.Errorf("role-duration-seconds %d is out of range (900 to 43200)", o.RoleDurationSeconds)
+	if o.RoleDurationSeconds < config.MinRoleDurationSeconds || o.RoleDurationSeconds > config.MaxRoleDurationSeconds {
+		return o, fmt.Errorf("role-duration-seconds: %d is out of range (%d to %d)", o.RoleDurationSeconds, config.MinRoleDurationSeconds, config.MaxRoleDurationSeconds)
 	}
-	if o.RoleName != "" && !roleNamePattern.MatchString(o.RoleName) {
-		return o, fmt.Errorf("role-name %q is not an IAM role name (letters, digits and +=,.@_-, up to 64, optionally after a path)", o.RoleName)
+	if o.RoleName != "" {
+		name, err := config.NormalizeRoleName(o.RoleName)
+		if err != nil {
+			return o, fmt.Errorf("role-name: %w", err)
+		}
+		o.RoleName = name
 	}
 	var accounts []string
-	needRoleName := o.Organization
 	for _, a := range o.Accounts {
-		a = strings.TrimSpace(a)
-		switch {
-		case a == "":
+		if a = strings.TrimSpace(a); a == "" {
 			continue
-		case accountPattern.MatchString(a):
-			needRoleName = true
-		case roleARNPattern.MatchString(a):
-		default:
-			return o, fmt.Errorf("accounts: %q is neither a 12-digit account ID nor an IAM role ARN", a)
+		}
+		if err := config.CheckAccountEntry(a, o.RoleName); err != nil {
+			return o, fmt.Errorf("accounts: %w", err)
 		}
 		accounts = append(accounts, a)
 	}
 	o.Accounts = accounts
-	if needRoleName && o.RoleName == "" {
-		if o.Organization {
-			return o, errors.New("organization: true needs role-name, the role to assume in each account of the organization")
-		}
-		return o, errors.New("accounts lists account IDs, which need role-name, the role to assume in each of them (or list full role ARNs)")
+	if o.Organization && o.RoleName == "" {
+		return o, errors.New("organization: true needs role-name, the role to assume in each account of the organization")
 	}
 	return o, nil
 }
@@ -342,8 +332,8 @@ func (r *resolver) targets(ctx context.Context, baseCfg aws.Config, baseAccount,
 	}
 	for _, a := range r.opts.Accounts {
 		t := byID(a)
-		if m := roleARNPattern.FindStringSubmatch(a); m != nil {
-			t = target{accountID: m[2], roleARN: a}
+		if arn, err := config.ParseRoleARN(a); err == nil {
+			t = target{accountID: arn.Account, roleARN: a}
 		}
 		if err := add(t, true); err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/fakeoidc"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
@@ -32,16 +33,17 @@ func TestResolveRejectsBadOptions(t *testing.T) {
 		opts    Options
 		wantErr string
 	}{
-		{"role-to-assume not an ARN", Options{RoleToAssume: "gate-hub"}, `role-to-assume "gate-hub" is not an IAM role ARN`},
-		{"role-to-assume a user ARN", Options{RoleToAssume: "arn:aws:iam::123456789012:user/bob"}, "is not an IAM role ARN"},
-		{"session name with a space", Options{RoleSessionName: "kms gate"}, `role-session-name "kms gate" must be 2 to 64 characters`},
-		{"session name too long", Options{RoleSessionName: strings.Repeat("a", 65)}, "role-session-name"},
-		{"duration too short", Options{RoleDurationSeconds: 899}, "role-duration-seconds 899 is out of range (900 to 43200)"},
-		{"duration too long", Options{RoleDurationSeconds: 43201}, "role-duration-seconds 43201 is out of range"},
-		{"account entry not an ID or ARN", Options{Accounts: []string{"12345"}, RoleName: "r"}, `accounts: "12345" is neither a 12-digit account ID nor an IAM role ARN`},
-		{"account IDs need role-name", Options{Accounts: []string{"222222222222"}}, "accounts lists account IDs, which need role-name"},
-		{"organization needs role-name", Options{Organization: true}, "organization: true needs role-name"},
-		{"bad role-name", Options{Accounts: []string{"222222222222"}, RoleName: "bad name"}, `role-name "bad name" is not an IAM role name`},
+		{"role-to-assume not an ARN", Options{Identity: config.Identity{RoleToAssume: "gate-hub"}}, `role-to-assume: "gate-hub" is not an IAM role ARN`},
+		{"role-to-assume a user ARN", Options{Identity: config.Identity{RoleToAssume: "arn:aws:iam::123456789012:user/bob"}}, "is not an IAM role ARN"},
+		{"session name with a space", Options{Identity: config.Identity{RoleSessionName: "kms gate"}}, `role-session-name: "kms gate" must be 2 to 64 characters`},
+		{"session name too long", Options{Identity: config.Identity{RoleSessionName: strings.Repeat("a", 65)}}, "role-session-name"},
+		{"duration too short", Options{Identity: config.Identity{RoleDurationSeconds: 899}}, "role-duration-seconds: 899 is out of range (900 to 43200)"},
+		{"duration too long", Options{Identity: config.Identity{RoleDurationSeconds: 43201}}, "role-duration-seconds: 43201 is out of range"},
+		{"account entry not an ID or ARN", Options{Identity: config.Identity{Accounts: []string{"12345"}, RoleName: "r"}}, `accounts: "12345" is neither a 12-digit account ID nor an IAM role ARN`},
+		{"account IDs need role-name", Options{Identity: config.Identity{Accounts: []string{"222222222222"}}}, "accounts: account ID 222222222222 needs role-name"},
+		{"organization needs role-name", Options{Identity: config.Identity{Organization: true}}, "organization: true needs role-name"},
+		{"bad role-name", Options{Identity: config.Identity{Accounts: []string{"222222222222"}, RoleName: "bad name"}}, `role-name: "bad name" is not an IAM role name`},
+		{"account ARN of an unknown partition", Options{Identity: config.Identity{Accounts: []string{"arn:aws-mars:iam::222222222222:role/r"}}}, `accounts: "arn:aws-mars:iam::222222222222:role/r" is not an IAM role ARN: unknown partition "aws-mars"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,20 +69,20 @@ func TestNormalizeDefaults(t *testing.T) {
 	}{
 		{
 			name: "zero options",
-			want: Options{Audience: DefaultAudience, RoleSessionName: DefaultRoleSessionName, RoleDurationSeconds: 3600, Concurrency: DefaultConcurrency},
+			want: Options{Identity: config.Identity{Audience: DefaultAudience, RoleSessionName: DefaultRoleSessionName, RoleDurationSeconds: 3600}, Concurrency: DefaultConcurrency},
 		},
 		{
 			name: "inputs trimmed, blank accounts dropped, role path kept",
-			in: Options{
+			in: Options{Identity: config.Identity{
 				RoleToAssume: " arn:aws:iam::123456789012:role/hub ", Audience: " aud ", RoleSessionName: "s1",
 				RoleDurationSeconds: 900, Accounts: []string{" 222222222222 ", "", "arn:aws-us-gov:iam::333333333333:role/p/r"},
-				RoleName: "/scan/gate/", Concurrency: 3,
-			},
-			want: Options{
+				RoleName: "/scan/gate/",
+			}, Concurrency: 3},
+			want: Options{Identity: config.Identity{
 				RoleToAssume: "arn:aws:iam::123456789012:role/hub", Audience: "aud", RoleSessionName: "s1",
 				RoleDurationSeconds: 900, Accounts: []string{"222222222222", "arn:aws-us-gov:iam::333333333333:role/p/r"},
-				RoleName: "scan/gate", Concurrency: 3,
-			},
+				RoleName: "scan/gate",
+			}, Concurrency: 3},
 		},
 	}
 	for _, tt := range tests {
@@ -268,14 +270,14 @@ func TestSessionParameters(t *testing.T) {
 	proxy := startProxy(t, srv.URL, log)
 	oidc := fakeoidc.Start(t, fakeoidc.Config{})
 	action := oidc.Action(&bytes.Buffer{})
-	_, scanErrs, err := Resolve(ctx, configAt(srv, proxy.URL), Options{
+	_, scanErrs, err := Resolve(ctx, configAt(srv, proxy.URL), Options{Identity: config.Identity{
 		RoleToAssume:        hubRole,
 		RoleSessionName:     "gate-pr-42",
 		RoleDurationSeconds: 7200,
 		RoleExternalID:      "ext-1234",
 		Accounts:            []string{"222222222222"},
 		RoleName:            "path/gate-member",
-	}, Deps{OIDC: action, Mask: action.AddMask})
+	}}, Deps{OIDC: action, Mask: action.AddMask})
 	if err != nil || len(scanErrs) != 0 {
 		t.Fatalf("Resolve: %v %v", err, scanErrs)
 	}

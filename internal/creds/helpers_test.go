@@ -171,11 +171,7 @@ func configAsRole(t *testing.T, ctx context.Context, srv *moto.Server, roleARN s
 
 func createKey(t *testing.T, ctx context.Context, cfg aws.Config, description string) string {
 	t.Helper()
-	out, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(description)})
-	if err != nil {
-		t.Fatalf("seed: create key: %v", err)
-	}
-	return aws.ToString(out.KeyMetadata.KeyId)
+	return moto.SeedWith(t, kms.NewFromConfig(cfg), moto.Key{Description: description})[0].ID
 }
 
 func listKeys(t *testing.T, ctx context.Context, cfg aws.Config) []string {

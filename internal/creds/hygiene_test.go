@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/fakeoidc"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
@@ -29,13 +30,13 @@ func TestSecretHygiene(t *testing.T) {
 	action := oidc.Action(log)
 	const externalID = "external-id-secret-7f3a"
 
-	accounts, scanErrs, err := Resolve(ctx, configAt(srv, proxy.URL), Options{
+	accounts, scanErrs, err := Resolve(ctx, configAt(srv, proxy.URL), Options{Identity: config.Identity{
 		RoleToAssume:   hubRole,
 		Accounts:       []string{"arn:aws:iam::222222222222:role/gate-member", "333333333333", "444444444444"},
 		RoleName:       memberRole,
 		RoleExternalID: externalID,
 		MaskAccountIDs: true,
-	}, Deps{OIDC: action, Mask: action.AddMask})
+	}}, Deps{OIDC: action, Mask: action.AddMask})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/fakeoidc"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
@@ -42,11 +43,11 @@ func TestResolveAccountsMoto(t *testing.T) {
 	}{
 		{
 			name: "role-to-assume with the base account and two members",
-			opts: Options{
+			opts: Options{Identity: config.Identity{
 				RoleToAssume: hubRole,
 				Accounts:     []string{"123456789012", "arn:aws:iam::222222222222:role/gate-member", "333333333333"},
 				RoleName:     memberRole,
-			},
+			}},
 			wantIDs: []string{"123456789012", "222222222222", "333333333333"},
 			wantRoles: map[string]string{
 				"123456789012": hubRole,
@@ -56,17 +57,17 @@ func TestResolveAccountsMoto(t *testing.T) {
 		},
 		{
 			name:      "role-to-assume alone scans its own account",
-			opts:      Options{RoleToAssume: hubRole},
+			opts:      Options{Identity: config.Identity{RoleToAssume: hubRole}},
 			wantIDs:   []string{"123456789012"},
 			wantRoles: map[string]string{"123456789012": hubRole},
 		},
 		{
 			name: "a denied member is a scan error and the rest go on",
-			opts: Options{
+			opts: Options{Identity: config.Identity{
 				RoleToAssume: hubRole,
 				Accounts:     []string{"222222222222", "444444444444"},
 				RoleName:     memberRole,
-			},
+			}},
 			deny:       []string{"arn:aws:iam::444444444444:role/gate-member"},
 			wantIDs:    []string{"222222222222"},
 			wantRoles:  map[string]string{"222222222222": "arn:aws:iam::222222222222:role/gate-member"},
@@ -75,7 +76,7 @@ func TestResolveAccountsMoto(t *testing.T) {
 		},
 		{
 			name:      "standard chain with one role ARN",
-			opts:      Options{Accounts: []string{"arn:aws:iam::222222222222:role/other"}},
+			opts:      Options{Identity: config.Identity{Accounts: []string{"arn:aws:iam::222222222222:role/other"}}},
 			wantIDs:   []string{"222222222222"},
 			wantRoles: map[string]string{"222222222222": "arn:aws:iam::222222222222:role/other"},
 		},
@@ -184,11 +185,10 @@ func TestResolveOrganizationMoto(t *testing.T) {
 	proxy := startProxy(t, srv.URL, nil)
 	proxy.denyRole("arn:aws:iam::" + denied + ":role/OrganizationAccountAccessRole")
 
-	accounts, scanErrs, err := Resolve(ctx, configAt(srv, proxy.URL), Options{
+	accounts, scanErrs, err := Resolve(ctx, configAt(srv, proxy.URL), Options{Identity: config.Identity{
 		Organization: true,
 		RoleName:     "OrganizationAccountAccessRole",
-		Concurrency:  4,
-	}, Deps{})
+	}, Concurrency: 4}, Deps{})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestResolveFatalMoto(t *testing.T) {
 	}{
 		{
 			name:           "missing id-token permission",
-			opts:           Options{RoleToAssume: hubRole},
+			opts:           Options{Identity: config.Identity{RoleToAssume: hubRole}},
 			noOIDCEnv:      true,
 			wantErr:        []string{"`permissions: id-token: write`", "ACTIONS_ID_TOKEN_REQUEST_URL"},
 			wantIs:         ErrNoIDToken,
@@ -248,14 +248,14 @@ func TestResolveFatalMoto(t *testing.T) {
 		},
 		{
 			name:           "audience refused by the token endpoint",
-			opts:           Options{RoleToAssume: hubRole, Audience: "custom.example"},
+			opts:           Options{Identity: config.Identity{RoleToAssume: hubRole, Audience: "custom.example"}},
 			allowAudiences: []string{DefaultAudience},
 			wantErr:        []string{`fetch the GitHub OIDC token for audience "custom.example"`, "not allowed"},
 			wantTokenCalls: 1,
 		},
 		{
 			name:            "trust policy denies the web identity, hostile echo of the token redacted",
-			opts:            Options{RoleToAssume: hubRole},
+			opts:            Options{Identity: config.Identity{RoleToAssume: hubRole}},
 			denyWebIdentity: true,
 			wantErr:         []string{"role-to-assume " + hubRole + " could not be assumed", "AccessDenied", "trust policy", "with token ***"},
 			wantTokenCalls:  1,
@@ -268,12 +268,12 @@ func TestResolveFatalMoto(t *testing.T) {
 		},
 		{
 			name:    "organization mode in an account that lists no organization",
-			opts:    Options{Organization: true, RoleName: "r"},
+			opts:    Options{Identity: config.Identity{Organization: true, RoleName: "r"}},
 			wantErr: []string{"organization: organizations:ListAccounts returned no ACTIVE account", "management account or a delegated administrator"},
 		},
 		{
 			name:    "organization mode without organizations:ListAccounts",
-			opts:    Options{Organization: true, RoleName: "r"},
+			opts:    Options{Identity: config.Identity{Organization: true, RoleName: "r"}},
 			denyOps: map[string]bool{"ListAccounts": true},
 			wantErr: []string{"organization: list the organization's accounts (organizations:ListAccounts", "AccessDeniedException: You don't have permissions"},
 		},

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 )
 
 // listAccountsPageSize is the largest page ListAccounts allows.
@@ -27,7 +29,7 @@ func listActiveAccounts(ctx context.Context, api organizations.ListAccountsAPICl
 			return nil, err
 		}
 		for _, a := range page.Accounts {
-			if isActive(a) && accountPattern.MatchString(aws.ToString(a.Id)) {
+			if isActive(a) && config.IsAccountID(aws.ToString(a.Id)) {
 				ids = append(ids, aws.ToString(a.Id))
 			}
 		}

@@ -1,14 +1,13 @@
 package creds
 
 import (
-	"errors"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
 
-	"github.com/aws/smithy-go"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 )
 
 // maxMessageRunes bounds a ScanError message or error text built here.
@@ -62,11 +61,9 @@ func (r *redactor) clean(s string) string {
 }
 
 // describeErr renders an error as its AWS error code and message when it has
-// them, which is what a user can act on, else as the error text.
+// them, which is what a user can act on, else as the error text. It is the
+// whole text (awserr.Text), not awserr.Describe's capped one: clean masks
+// secrets first, which a cut could split, and then escapes and caps.
 func describeErr(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
-	return err.Error()
+	return awserr.Text(err)
 }

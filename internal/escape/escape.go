@@ -79,16 +79,26 @@ func isDangerousRune(r rune) bool {
 
 // Markdown escapes untrusted text for inline use in GitHub-flavoured Markdown,
 // including inside a table cell: HTML is neutralised, Markdown punctuation is
-// backslash-escaped, '@' mentions and '#123' references cannot link (a
-// zero-width joiner after the sigil), pipes cannot split a cell, and newlines
-// become spaces. The result is at most maxRunes runes of the input (plus
-// escapes) followed by an ellipsis when truncated; maxRunes <= 0 means no limit.
+// backslash-escaped, '@' mentions, '#123' and 'GH-123' references cannot link
+// (a word joiner after the sigil), '$' becomes the fullwidth dollar sign so no
+// math ($...$, $$...$$) can render (GitHub parses math after backslash escapes
+// are gone, and an entity such as &#36; is decoded back to '$' too), pipes
+// cannot split a cell, and newlines become spaces. The result is at most
+// maxRunes runes of the input (plus escapes) followed by an ellipsis when
+// truncated; maxRunes <= 0 means no limit.
 func Markdown(s string, maxRunes int) string {
 	s, truncated := clip(s, maxRunes)
 	var b strings.Builder
 	b.Grow(len(s) + 16)
+	var prev1, prev2 rune // the two runes before r, for GH-123
 	for _, r := range s {
+		if r == '-' && (prev1 == 'h' || prev1 == 'H') && (prev2 == 'g' || prev2 == 'G') {
+			b.WriteString("\u2060")
+		}
+		prev2, prev1 = prev1, r
 		switch {
+		case r == '$':
+			b.WriteString(FullwidthDollar)
 		case r == '\n' || r == '\r':
 			b.WriteByte(' ')
 		case isDangerousRune(r):
@@ -116,6 +126,10 @@ func Markdown(s string, maxRunes int) string {
 	}
 	return b.String()
 }
+
+// FullwidthDollar (U+FF04) stands in for '$' in untrusted Markdown text: it
+// reads as a dollar sign and never opens or closes GitHub's math.
+const FullwidthDollar = "\uFF04"
 
 // Code renders untrusted text as inline code: the text cannot close the code
 // span, and what would break the line or the table is replaced. Use it for

@@ -155,7 +155,7 @@ func FuzzMarkdown(f *testing.F) {
 		if max > 0 {
 			// Each input rune becomes at most one escaped unit; count the
 			// units by undoing the escapes.
-			plain := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&#124;", "|", "\u2060", "").Replace(out)
+			plain := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&#124;", "|", "\u2060", "", FullwidthDollar, "$").Replace(out)
 			plain = strings.TrimSuffix(plain, "…")
 			n := 0
 			for i := 0; i < len(plain); {

@@ -6,6 +6,7 @@ package finding
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -155,29 +156,38 @@ type Location struct {
 	Match string `json:"match"` // the ARN, key id or alias found there
 }
 
-// CancelCommand returns the exact AWS CLI command that cancels the deletion.
-// Key IDs and regions are validated syntax from AWS, but are still quoted.
+// CancelCommand returns the exact AWS CLI command that cancels the deletion,
+// for readers to paste into a shell. It is empty unless the key id is a KMS
+// key id (a UUID, or mrk- and 32 hex digits for a multi-Region key) and the
+// region has AWS's syntax: a hostile endpoint's id could otherwise break out
+// of any quoting once a sink (a code span, a fenced block) rewrites it.
 func (f Finding) CancelCommand() string {
-	return fmt.Sprintf("aws kms cancel-key-deletion --key-id %s --region %s", shellQuote(f.KeyID), shellQuote(f.Region))
+	if !ValidKeyID(f.KeyID) || !regionSyntax.MatchString(f.Region) {
+		return ""
+	}
+	return fmt.Sprintf("aws kms cancel-key-deletion --key-id %s --region %s", f.KeyID, f.Region)
 }
+
+// EnableCommand returns the exact AWS CLI command that enables the key again,
+// empty under the same conditions as CancelCommand.
+func (f Finding) EnableCommand() string {
+	if c := f.CancelCommand(); c != "" {
+		return "aws kms enable-key" + strings.TrimPrefix(c, "aws kms cancel-key-deletion")
+	}
+	return ""
+}
+
+var (
+	keyIDSyntax  = regexp.MustCompile(`^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$`)
+	regionSyntax = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+)
+
+// ValidKeyID reports whether id has the syntax of a KMS key id.
+func ValidKeyID(id string) bool { return keyIDSyntax.MatchString(id) }
 
 // Gating reports whether the finding counts against the gate at threshold failOn.
 func (f Finding) Gating(failOn Severity) bool {
 	return !f.Allowlisted && failOn != SeverityNone && f.Severity >= failOn
-}
-
-func shellQuote(s string) string {
-	safe := s != ""
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_/:.", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Target is one account x region pair the run meant to scan.
@@ -192,6 +202,11 @@ type ScanError struct {
 	Account string `json:"account"`
 	Region  string `json:"region,omitempty"`
 	Stage   string `json:"stage"` // e.g. "credentials", "list-keys", "describe-key", "regions"
+	// KeyID names the one key that could not be read (its key policy denies
+	// DescribeKey) when the rest of the Region was scanned; empty when the
+	// error covers the whole target. Message names the key too, for the
+	// reports that show only the message.
+	KeyID   string `json:"key_id,omitempty"`
 	Message string `json:"message"`
 }
 

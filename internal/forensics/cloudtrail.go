@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -215,11 +216,11 @@ func (e *enricher) readPages(ctx context.Context, i int, f *finding.Finding, st 
 }
 
 func (e *enricher) trailFailed(ctx context.Context, i int, f *finding.Finding, st *regionState, err error) {
-	is := issue{account: f.Account, region: f.Region, code: errorCode(err), message: errorMessage(err)}
+	is := issue{account: f.Account, region: f.Region, code: awserr.Code(err), message: awserr.Message(err)}
 	switch {
 	case errors.Is(err, errBudget) || errors.Is(context.Cause(ctx), errBudget):
 		is = issue{kind: kindBudget, account: f.Account, region: f.Region}
-	case isAccessDenied(err):
+	case awserr.IsAccessDenied(err):
 		is.kind = kindTrailDenied
 		st.mu.Lock()
 		if st.trailDenied == nil {
@@ -251,7 +252,7 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 			// below under the rate limit, and evidence is context.
 			o.RetryMaxAttempts = trailMaxAttempts
 		})
-		if err == nil || !isThrottling(err) || try == maxThrottleTries {
+		if err == nil || !awserr.IsThrottling(err) || try == maxThrottleTries {
 			return out, err
 		}
 		if e.opts.Now().Add(wait).After(e.deadline) {

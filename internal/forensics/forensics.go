@@ -11,25 +11,24 @@
 package forensics
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
@@ -100,21 +99,13 @@ func (o *Options) defaults() {
 	if o.ScanTime.IsZero() {
 		o.ScanTime = o.Now()
 	}
-	if o.RecentUseDays == 0 {
-		o.RecentUseDays = DefaultRecentUseDays
-	}
-	if o.LookupsPerSecond <= 0 {
-		o.LookupsPerSecond = DefaultLookupsPerSecond
-	}
-	if o.MaxPages <= 0 {
-		o.MaxPages = DefaultMaxPages
-	}
-	if o.CloudTrailBudget <= 0 {
-		o.CloudTrailBudget = DefaultCloudTrailBudget
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
+	// cmp.Or takes the first non-zero value: a zero (or, through max, a
+	// negative) bound takes its default.
+	o.RecentUseDays = cmp.Or(o.RecentUseDays, DefaultRecentUseDays)
+	o.LookupsPerSecond = cmp.Or(max(o.LookupsPerSecond, 0), DefaultLookupsPerSecond)
+	o.MaxPages = cmp.Or(max(o.MaxPages, 0), DefaultMaxPages)
+	o.CloudTrailBudget = cmp.Or(max(o.CloudTrailBudget, 0), DefaultCloudTrailBudget)
+	o.Concurrency = cmp.Or(max(o.Concurrency, 0), DefaultConcurrency)
 }
 
 // Enrich fills LastUse, UsageTracked, TrackingStart, ScheduledBy,
@@ -283,8 +274,8 @@ func (e *enricher) usage(ctx context.Context, i int, f *finding.Finding, api Key
 	})
 	if err != nil {
 		f.UsageTracked = false
-		is := issue{kind: kindUsage, account: f.Account, region: f.Region, code: errorCode(err), message: errorMessage(err)}
-		if endpointLevel(err) {
+		is := issue{kind: kindUsage, account: f.Account, region: f.Region, code: awserr.Code(err), message: awserr.Message(err)}
+		if awserr.IsEndpointLevel(err) {
 			st.mu.Lock()
 			if st.usageDown == nil {
 				st.usageDown = &is
@@ -338,7 +329,7 @@ func setReason(f *finding.Finding, attempts int, opts Options) {
 	}
 	if u := f.LastUse; u != nil && opts.RecentUseDays > 0 && !u.Time.IsZero() &&
 		!u.Time.Before(opts.ScanTime.AddDate(0, 0, -opts.RecentUseDays)) {
-		r := u.Operation + " " + Ago(opts.ScanTime, u.Time)
+		r := u.Operation + " " + report.Ago(opts.ScanTime, u.Time)
 		if u.EventID != "" {
 			r += " (CloudTrail event " + u.EventID + ")"
 		}
@@ -346,21 +337,6 @@ func setReason(f *finding.Finding, attempts int, opts Options) {
 	}
 	if len(reasons) > 0 {
 		f.InUseReason = strings.Join(reasons, "; ")
-	}
-}
-
-// Ago renders how long before now t was, in whole days: "less than a day
-// ago", "1 day ago", "12 days ago".
-func Ago(now, t time.Time) string {
-	d := now.Sub(t)
-	days := int(d / (24 * time.Hour))
-	switch {
-	case days < 1:
-		return "less than a day ago"
-	case days == 1:
-		return "1 day ago"
-	default:
-		return fmt.Sprintf("%d days ago", days)
 	}
 }
 
@@ -435,79 +411,4 @@ func keys(n int) string {
 		return "1 key"
 	}
 	return fmt.Sprintf("%d keys", n)
-}
-
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() != "" {
-		return ae.ErrorCode()
-	}
-	if status := httpStatus(err); status != 0 {
-		return fmt.Sprintf("HTTP %d", status)
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "cancelled"
-	}
-	return "error"
-}
-
-func errorMessage(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.Err != nil {
-		return re.Err.Error()
-	}
-	return err.Error()
-}
-
-func httpStatus(err error) int {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-// endpointLevel reports whether an error from GetKeyLastUsage holds for every
-// key of the endpoint: the operation is unknown there, or it keeps failing
-// server-side. Per-key errors (AccessDenied from a key policy, NotFound) are
-// not.
-func endpointLevel(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "UnsupportedOperationException", "UnknownOperationException", "InvalidAction", "NotImplemented":
-			return true
-		}
-	}
-	status := httpStatus(err)
-	return status == http.StatusNotFound || status == http.StatusNotImplemented || status >= 500
-}
-
-func isAccessDenied(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "OperationNotPermittedException":
-			return true
-		}
-	}
-	return httpStatus(err) == http.StatusForbidden
-}
-
-func isThrottling(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
-			return true
-		}
-	}
-	return httpStatus(err) == http.StatusTooManyRequests
 }

@@ -122,6 +122,7 @@ func New(opts Options) *Client {
 		attempt:    opts.AttemptTimeout,
 		sleep:      opts.Sleep,
 		now:        opts.Now,
+		jitter:     equalJitter,
 	}
 	c.api = gh.NewClient(hc)
 	if opts.Token != "" {

@@ -117,7 +117,14 @@ func (c *ActionsContext) readEvent(readFile func(string) ([]byte, error)) error 
 	return nil
 }
 
-// RunURL is the web address of the workflow run, or "" outside Actions.
+// RunURL is the web address of the workflow run from the environment, or ""
+// outside Actions: the one link the job summary and the PR comment share.
+func RunURL(getenv func(string) string) string {
+	return LoadContext(getenv, nil).RunURL()
+}
+
+// RunURL is the web address of the workflow run (this attempt, when it is a
+// re-run), or "" outside Actions.
 func (c ActionsContext) RunURL() string {
 	if c.Repository == "" || c.RunID == "" {
 		return ""

@@ -173,6 +173,30 @@ func TestSARIFTargetRejects(t *testing.T) {
 	}
 }
 
+// The summary (from the environment) and the comment (from a loaded context)
+// link the same run: the re-run attempt, a GHES server without its trailing
+// slash, nothing outside Actions.
+func TestRunURLOneHome(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"first attempt", map[string]string{"GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "5", "GITHUB_RUN_ATTEMPT": "1"}, "https://github.com/o/r/actions/runs/5"},
+		{"re-run on GHES", map[string]string{"GITHUB_SERVER_URL": "https://ghe.example/", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "5", "GITHUB_RUN_ATTEMPT": "3"}, "https://ghe.example/o/r/actions/runs/5/attempts/3"},
+		{"outside Actions", map[string]string{}, ""},
+	}
+	for _, tc := range tests {
+		getenv := func(k string) string { return tc.env[k] }
+		fromEnv := RunURL(getenv)
+		fromCtx := LoadContext(getenv, nil).RunURL()
+		if fromEnv != tc.want || fromCtx != tc.want {
+			t.Errorf("%s: RunURL(getenv) = %q, ActionsContext.RunURL() = %q, want %q", tc.name, fromEnv, fromCtx, tc.want)
+		}
+	}
+}
+
 const sarifDoc = `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"kms-deletion-gate"}},"automationDetails":{"id":"kms/prod/"},"results":[]}]}`
 
 func TestUploadSARIFPerEvent(t *testing.T) {
@@ -313,10 +337,11 @@ func TestRetriesThenSucceeds(t *testing.T) {
 		fault     fakegithub.Fault
 		times     int
 		wantWaits []time.Duration // before the upload succeeds
+		jittered  bool            // our own backoff: each wait in [want/2, want]
 	}{
-		{"secondary rate limit with Retry-After", fakegithub.SecondaryRateLimit(2), 2, []time.Duration{2 * time.Second, 2 * time.Second}},
-		{"429 with Retry-After", fakegithub.Fault{Status: 429, RetryAfter: "5"}, 1, []time.Duration{5 * time.Second}},
-		{"502 backs off", fakegithub.Fault{Status: 502}, 3, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}},
+		{"secondary rate limit with Retry-After", fakegithub.SecondaryRateLimit(2), 2, []time.Duration{2 * time.Second, 2 * time.Second}, false},
+		{"429 with Retry-After", fakegithub.Fault{Status: 429, RetryAfter: "5"}, 1, []time.Duration{5 * time.Second}, false},
+		{"502 backs off", fakegithub.Fault{Status: 502}, 3, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -336,6 +361,12 @@ func TestRetriesThenSucceeds(t *testing.T) {
 				t.Fatalf("waits = %v", waits)
 			}
 			for i, d := range tc.wantWaits {
+				if tc.jittered {
+					if waits[i] < d/2 || waits[i] > d {
+						t.Errorf("wait %d = %v, want within [%v, %v] (all %v)", i, waits[i], d/2, d, waits)
+					}
+					continue
+				}
 				if waits[i] != d {
 					t.Errorf("wait %d = %v, want %v (all %v)", i, waits[i], d, waits)
 				}

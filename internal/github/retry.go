@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,6 +26,20 @@ type retryTransport struct {
 	attempt    time.Duration
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
+	// jitter spreads our own backoff so that matrix shards that failed
+	// together do not retry together; nil keeps the exact backoff (tests).
+	// Waits GitHub asks for (Retry-After, rate limit reset) are kept as is.
+	jitter func(time.Duration) time.Duration
+}
+
+// equalJitter returns a wait in [d/2, d]: never shorter than half the
+// backoff, never longer than it, spread uniformly in between.
+func equalJitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
 }
 
 const (
@@ -92,6 +107,9 @@ func (c *cancelOnClose) Close() error {
 // decide says whether to retry and after how long.
 func (t *retryTransport) decide(req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
 	backoff := min(backoffBase<<attempt, t.maxWait)
+	if t.jitter != nil {
+		backoff = t.jitter(backoff)
+	}
 	if err != nil {
 		if req.Context().Err() != nil {
 			return 0, false

@@ -144,3 +144,52 @@ func TestRetryStopsWhenCancelled(t *testing.T) {
 		t.Errorf("tries = %d, want 1", len(sc.bodies))
 	}
 }
+
+func TestEqualJitterSpreadAndBounded(t *testing.T) {
+	t.Parallel()
+	for _, d := range []time.Duration{time.Second, 8 * time.Second, time.Minute} {
+		seen := map[time.Duration]bool{}
+		for range 1000 {
+			got := equalJitter(d)
+			if got < d/2 || got > d {
+				t.Fatalf("equalJitter(%v) = %v, outside [%v, %v]", d, got, d/2, d)
+			}
+			seen[got] = true
+		}
+		// 1000 draws over a range of d/2 nanoseconds: lockstep would give one value.
+		if len(seen) < 900 {
+			t.Errorf("equalJitter(%v): only %d distinct waits in 1000 draws", d, len(seen))
+		}
+	}
+}
+
+func TestRetryBackoffIsJittered(t *testing.T) {
+	t.Parallel()
+	waits := map[time.Duration]bool{}
+	for range 50 {
+		//nolint:bodyclose // the answers' bodies are closed by the transport under test or below
+		sc := &scripted{answers: []func(*http.Request) (*http.Response, error){status(502, nil, "")}}
+		sl := &sleeps{}
+		rt := &retryTransport{base: sc, maxRetries: 3, maxWait: time.Minute, attempt: time.Minute, sleep: sl.sleep, now: time.Now, jitter: equalJitter}
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:1/x", nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := sl.all()
+		if len(got) != 3 {
+			t.Fatalf("waits = %v, want 3", got)
+		}
+		for i, w := range got {
+			full := time.Second << i
+			if w < full/2 || w > full {
+				t.Errorf("wait %d = %v, want within [%v, %v]", i, w, full/2, full)
+			}
+		}
+		waits[got[0]] = true
+	}
+	if len(waits) < 40 {
+		t.Errorf("50 shards failing together chose only %d distinct first waits", len(waits))
+	}
+}

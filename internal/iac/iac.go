@@ -72,22 +72,13 @@ type Options struct {
 	Workers int
 }
 
+// withDefaults replaces each zero or negative bound with its default.
 func (o Options) withDefaults() Options {
-	if o.MaxFileSize <= 0 {
-		o.MaxFileSize = DefaultMaxFileSize
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.MaxTotalBytes <= 0 {
-		o.MaxTotalBytes = DefaultMaxTotalBytes
-	}
-	if o.MaxLocationsPerKey <= 0 {
-		o.MaxLocationsPerKey = DefaultMaxLocationsPerKey
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
+	o.MaxFileSize = cmp.Or(max(o.MaxFileSize, 0), DefaultMaxFileSize)
+	o.MaxFiles = cmp.Or(max(o.MaxFiles, 0), DefaultMaxFiles)
+	o.MaxTotalBytes = cmp.Or(max(o.MaxTotalBytes, 0), DefaultMaxTotalBytes)
+	o.MaxLocationsPerKey = cmp.Or(max(o.MaxLocationsPerKey, 0), DefaultMaxLocationsPerKey)
+	o.Workers = cmp.Or(max(o.Workers, 0), runtime.GOMAXPROCS(0))
 	return o
 }
 
@@ -97,6 +88,20 @@ type Stats struct {
 	BytesScanned int64 // bytes of those files
 	FilesSkipped int   // candidates left out: too large, binary, not CloudFormation, unreadable
 	Truncated    bool  // a bound (MaxFiles, MaxTotalBytes) stopped the walk early
+	// Bound names the bound that stopped the walk ("20000 files",
+	// "268435456 bytes") when Truncated.
+	Bound string
+}
+
+// Warning is the run warning for a walk that a bound stopped early, or ""
+// when the whole repository was searched. Keys referenced only in the files
+// left out show no location: the reports must not read as "not in the code".
+func (s Stats) Warning() string {
+	if !s.Truncated {
+		return ""
+	}
+	return fmt.Sprintf("the repository search for references to the keys stopped at its bound of %s after %d file(s); "+
+		"a key referenced only in the files left out shows no location", s.Bound, s.FilesScanned)
 }
 
 // Find walks root once and returns, for each key (same index as keys), the
@@ -108,143 +113,35 @@ func Find(ctx context.Context, root string, keys []KeyRef, opts Options) ([][]fi
 	opts = opts.withDefaults()
 	out := make([][]finding.Location, len(keys))
 	var stats Stats
-	// The workspace itself may be a symbolic link (a container's mount);
-	// links inside it are not followed.
-	resolved, err := filepath.EvalSymlinks(root)
+	root, err := resolveRoot(root)
 	if err != nil {
-		return out, stats, fmt.Errorf("infrastructure-as-code root: %w", err)
-	}
-	root = resolved
-	info, err := os.Stat(root)
-	if err != nil {
-		return out, stats, fmt.Errorf("infrastructure-as-code root: %w", err)
-	}
-	if !info.IsDir() {
-		return out, stats, fmt.Errorf("infrastructure-as-code root %s is not a directory", root)
+		return out, stats, err
 	}
 	m := newMatcher(keys)
 	if len(m.ids) == 0 {
 		return out, stats, nil
 	}
-
-	type job struct {
-		abs, rel string
-		ext      fileKind
-	}
-	type fileResult struct {
-		hits    []hit
-		rel     string
-		bytes   int64
-		skipped bool
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan job, opts.Workers*4)
 	results := make(chan fileResult, opts.Workers*4)
-
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 0, 64<<10)
-			for j := range jobs {
-				if ctx.Err() != nil {
-					continue // drain
-				}
-				var r fileResult
-				r.rel = j.rel
-				data, err := readFile(j.abs, opts.MaxFileSize, buf)
-				switch {
-				case err != nil, isBinary(data), j.ext == kindCloudFormationCandidate && !bytes.Contains(data, []byte(cloudFormationMarker)):
-					r.skipped = true
-				default:
-					r.bytes = int64(len(data))
-					m.scan(data, func(h hit) { r.hits = append(r.hits, h) })
-				}
-				if cap(data) > cap(buf) && cap(data) <= 4<<20 {
-					buf = data[:0]
-				}
-				select {
-				case results <- r:
-				case <-ctx.Done():
-				}
-			}
+			readFiles(ctx, opts, m, jobs, results)
 		}()
 	}
-
-	// Written by the walker only; read after results is drained (the walker
-	// closes jobs before the workers finish and results is closed).
-	var walkErr error
-	var walkSkipped int
-	var truncated bool
-	var filesQueued int
-	var bytesQueued int64
+	w := &walker{root: root, opts: opts, jobs: jobs}
 	go func() {
 		defer close(jobs)
-		walkErr = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if path == root {
-					return err
-				}
-				walkSkipped++ // unreadable directory: carry on with the rest
-				if d != nil && d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if path == root {
-				return nil
-			}
-			name := d.Name()
-			if d.IsDir() {
-				if skipDir(name) {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if !d.Type().IsRegular() || strings.HasPrefix(name, ".") {
-				return nil
-			}
-			kind := classify(name)
-			if kind == kindNone {
-				return nil
-			}
-			fi, err := d.Info()
-			if err != nil {
-				walkSkipped++
-				return nil
-			}
-			if fi.Size() > opts.MaxFileSize {
-				walkSkipped++
-				return nil
-			}
-			if filesQueued >= opts.MaxFiles || bytesQueued+fi.Size() > opts.MaxTotalBytes {
-				truncated = true
-				return fs.SkipAll
-			}
-			filesQueued++
-			bytesQueued += fi.Size()
-			rel, err := filepath.Rel(root, path)
-			if err != nil {
-				return err
-			}
-			select {
-			case jobs <- job{abs: path, rel: filepath.ToSlash(rel), ext: kind}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			return nil
-		})
+		w.walk(ctx)
 	}()
 	go func() {
 		wg.Wait()
 		close(results)
 	}()
-
 	for r := range results {
 		if r.skipped {
 			stats.FilesSkipped++
@@ -256,24 +153,163 @@ func Find(ctx context.Context, root string, keys []KeyRef, opts Options) ([][]fi
 			out[h.key] = append(out[h.key], finding.Location{Path: r.rel, Line: h.line, Match: h.match})
 		}
 	}
-	// results is closed only after the walker closed jobs, so its values are set.
-	stats.FilesSkipped += walkSkipped
-	stats.Truncated = truncated
+	// results is closed only after the walker closed jobs, so its fields are set.
+	stats.FilesSkipped += w.skipped
+	stats.Truncated, stats.Bound = w.bound != "", w.bound
 	if err := ctx.Err(); err != nil {
 		return out, stats, err
 	}
-	if walkErr != nil && !errors.Is(walkErr, fs.SkipAll) {
-		return out, stats, fmt.Errorf("walk %s: %w", root, walkErr)
+	if w.err != nil && !errors.Is(w.err, fs.SkipAll) {
+		return out, stats, fmt.Errorf("walk %s: %w", root, w.err)
 	}
+	sortAndCap(out, opts.MaxLocationsPerKey)
+	return out, stats, nil
+}
+
+// resolveRoot follows root if it is itself a symbolic link (a container's
+// mount; links inside it are not followed) and checks it is a directory.
+func resolveRoot(root string) (string, error) {
+	resolved, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return root, fmt.Errorf("infrastructure-as-code root: %w", err)
+	}
+	info, err := os.Stat(resolved)
+	if err != nil {
+		return root, fmt.Errorf("infrastructure-as-code root: %w", err)
+	}
+	if !info.IsDir() {
+		return root, fmt.Errorf("infrastructure-as-code root %s is not a directory", resolved)
+	}
+	return resolved, nil
+}
+
+type job struct {
+	abs, rel string
+	ext      fileKind
+}
+
+type fileResult struct {
+	hits    []hit
+	rel     string
+	bytes   int64
+	skipped bool
+}
+
+// readFiles is one worker: it reads and matches the files of jobs until jobs
+// is closed, draining without work once ctx ends.
+func readFiles(ctx context.Context, opts Options, m *matcher, jobs <-chan job, results chan<- fileResult) {
+	buf := make([]byte, 0, 64<<10)
+	for j := range jobs {
+		if ctx.Err() != nil {
+			continue // drain
+		}
+		r := fileResult{rel: j.rel}
+		data, err := readFile(j.abs, opts.MaxFileSize, buf)
+		switch {
+		case err != nil, isBinary(data), j.ext == kindCloudFormationCandidate && !bytes.Contains(data, []byte(cloudFormationMarker)):
+			r.skipped = true
+		default:
+			r.bytes = int64(len(data))
+			m.scan(data, func(h hit) { r.hits = append(r.hits, h) })
+		}
+		if cap(data) > cap(buf) && cap(data) <= 4<<20 {
+			buf = data[:0]
+		}
+		select {
+		case results <- r:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// walker queues the candidate files under root within the file and byte
+// bounds. Its fields are written by the walking goroutine only.
+type walker struct {
+	root    string
+	opts    Options
+	jobs    chan<- job
+	err     error
+	skipped int
+	bound   string // the bound that stopped the walk, "" if none
+	files   int
+	bytes   int64
+}
+
+func (w *walker) walk(ctx context.Context) {
+	w.err = filepath.WalkDir(w.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == w.root {
+				return err
+			}
+			w.skipped++ // unreadable directory: carry on with the rest
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if path == w.root {
+			return nil
+		}
+		if d.IsDir() {
+			if skipDir(d.Name()) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		return w.visitFile(ctx, path, d)
+	})
+}
+
+func (w *walker) visitFile(ctx context.Context, path string, d fs.DirEntry) error {
+	name := d.Name()
+	if !d.Type().IsRegular() || strings.HasPrefix(name, ".") {
+		return nil
+	}
+	kind := classify(name)
+	if kind == kindNone {
+		return nil
+	}
+	fi, err := d.Info()
+	if err != nil || fi.Size() > w.opts.MaxFileSize {
+		w.skipped++
+		return nil
+	}
+	switch {
+	case w.files >= w.opts.MaxFiles:
+		w.bound = fmt.Sprintf("%d files", w.opts.MaxFiles)
+		return fs.SkipAll
+	case w.bytes+fi.Size() > w.opts.MaxTotalBytes:
+		w.bound = fmt.Sprintf("%d bytes", w.opts.MaxTotalBytes)
+		return fs.SkipAll
+	}
+	w.files++
+	w.bytes += fi.Size()
+	rel, err := filepath.Rel(w.root, path)
+	if err != nil {
+		return err
+	}
+	select {
+	case w.jobs <- job{abs: path, rel: filepath.ToSlash(rel), ext: kind}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// sortAndCap sorts each key's locations by path, line and match, then keeps
+// the first max.
+func sortAndCap(out [][]finding.Location, max int) {
 	for i := range out {
 		slices.SortFunc(out[i], func(a, b finding.Location) int {
 			return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Match, b.Match))
 		})
-		if len(out[i]) > opts.MaxLocationsPerKey {
-			out[i] = out[i][:opts.MaxLocationsPerKey]
+		if len(out[i]) > max {
+			out[i] = out[i][:max]
 		}
 	}
-	return out, stats, nil
 }
 
 // Locate fills the Locations of each finding with the lines of root's

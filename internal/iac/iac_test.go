@@ -162,7 +162,17 @@ func TestFind(t *testing.T) {
 			},
 			opts:  Options{MaxFiles: 2},
 			want:  [][]finding.Location{{loc("a.tf", 1, "alias/orders"), loc("b.tf", 1, "alias/orders")}, nil, nil},
-			stats: Stats{FilesScanned: 2, Truncated: true},
+			stats: Stats{FilesScanned: 2, Truncated: true, Bound: "2 files"},
+		},
+		{
+			name: "the byte bound stops the walk and is named",
+			files: map[string]string{
+				"a.tf": "alias/orders\n",
+				"b.tf": "alias/orders\n",
+			},
+			opts:  Options{MaxTotalBytes: 20},
+			want:  [][]finding.Location{{loc("a.tf", 1, "alias/orders")}, nil, nil},
+			stats: Stats{FilesScanned: 1, Truncated: true, Bound: "20 bytes"},
 		},
 		{
 			name: "locations per key are capped after sorting",
@@ -398,5 +408,20 @@ func BenchmarkFind10k(b *testing.B) {
 			b.Fatalf("scanned %d files, %d locations of key 0", stats.FilesScanned, len(locs[0]))
 		}
 		b.ReportMetric(float64(nFiles)/time.Since(start).Seconds(), "files/s")
+	}
+}
+
+// A walk a bound stopped is a run warning naming the bound; a complete one
+// is none.
+func TestStatsWarningNamesTheBound(t *testing.T) {
+	t.Parallel()
+	if w := (Stats{FilesScanned: 3}).Warning(); w != "" {
+		t.Errorf("complete walk warns %q", w)
+	}
+	w := Stats{FilesScanned: 20000, Truncated: true, Bound: "20000 files"}.Warning()
+	for _, want := range []string{"stopped at its bound of 20000 files", "after 20000 file(s)", "shows no location"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("Warning() = %q, want it to contain %q", w, want)
+		}
 	}
 }

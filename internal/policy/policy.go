@@ -67,30 +67,33 @@ func (p Policy) judge(f finding.Finding, now time.Time) (float64, finding.Severi
 		}
 		return 0, finding.SeverityLow
 	}
-	var days float64
+	var left time.Duration
 	switch {
 	case !f.DeletionDate.IsZero():
-		days = f.DeletionDate.Sub(now).Hours() / 24
+		left = f.DeletionDate.Sub(now)
 	case f.PendingWindowDays > 0:
 		// A primary waiting for its replicas: it is deleted at least this
 		// long after the last replica goes, so this is the soonest it can be.
-		days = float64(f.PendingWindowDays)
-	default:
-		days = 0
+		left = time.Duration(f.PendingWindowDays) * day
 	}
-	days = math.Round(days*100) / 100
+	// The severity compares exact durations; DaysLeft is rounded for display
+	// only. Rounding first would count 3 days and 7 minutes as 3 days.
+	// Exactly N days is "within N days": at the threshold counts.
+	days := math.Round(left.Hours()/24*100) / 100
 	if f.InUseReason != "" {
 		return days, finding.SeverityCritical
 	}
 	switch {
-	case days <= float64(p.CriticalDays):
+	case left <= time.Duration(p.CriticalDays)*day:
 		return days, finding.SeverityCritical
-	case days <= float64(p.HighDays):
+	case left <= time.Duration(p.HighDays)*day:
 		return days, finding.SeverityHigh
 	default:
 		return days, finding.SeverityMedium
 	}
 }
+
+const day = 24 * time.Hour
 
 // Matches reports whether allowlist entry e covers finding f.
 func Matches(e config.AllowEntry, f finding.Finding) bool {

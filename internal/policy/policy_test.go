@@ -30,7 +30,12 @@ func TestSeverityByTimeLeft(t *testing.T) {
 		days float64
 	}{
 		{"2 days", pending("a", 2*day), finding.SeverityCritical, 2},
-		{"exactly 3 days", pending("a", 3*day), finding.SeverityCritical, 3},
+		{"3 days less a minute", pending("a", 3*day-time.Minute), finding.SeverityCritical, 3},
+		{"exactly 3 days counts as within 3 days", pending("a", 3*day), finding.SeverityCritical, 3},
+		// DaysLeft shows 3 (rounded) but the key is past the threshold.
+		{"3 days and 7 minutes", pending("a", 3*day+7*time.Minute), finding.SeverityHigh, 3},
+		{"exactly 7 days", pending("a", 7*day), finding.SeverityHigh, 7},
+		{"7 days and a minute", pending("a", 7*day+time.Minute), finding.SeverityMedium, 7},
 		{"3 days and an hour", pending("a", 3*day+time.Hour), finding.SeverityHigh, 3.04},
 		{"6 days", pending("a", 6*day), finding.SeverityHigh, 6},
 		{"25 days", pending("a", 25*day), finding.SeverityMedium, 25},

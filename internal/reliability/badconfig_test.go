@@ -161,8 +161,8 @@ func badConfigSuite(t *testing.T, rec *recorder) {
 			if n := p.Total(); n != 0 {
 				t.Errorf("%d AWS requests made with a bad configuration, want 0\n%s", n, p.CountsText())
 			}
-			if !strings.Contains(o.stdout, c.want) {
-				t.Errorf("the message does not name %q:\n%s", c.want, o.stdout)
+			if !strings.Contains(o.log(), c.want) {
+				t.Errorf("the message does not name %q:\n%s", c.want, o.log())
 			}
 			if !c.cliRun() && !strings.Contains(o.stdout, "::error::bad configuration: ") {
 				t.Errorf("no ::error:: annotation for the bad configuration:\n%s", o.stdout)
@@ -171,15 +171,20 @@ func badConfigSuite(t *testing.T, rec *recorder) {
 				t.Errorf("a JSON report was written although nothing was scanned")
 			}
 			checkLog(t, "stdout", o.stdout)
+			checkLog(t, "stderr", o.stderr)
 		})
 	}
 }
 
 func (c badConfig) cliRun() bool { return c.args != nil }
 
+// log is the run's log: stderr for a CLI run, stdout in Actions (the other
+// stream is then empty).
+func (o outcome) log() string { return o.stdout + o.stderr }
+
 // firstConfigError returns the first "bad configuration:" message of a run.
 func firstConfigError(o outcome) string {
-	for _, line := range strings.Split(o.stdout, "\n") {
+	for _, line := range strings.Split(o.log(), "\n") {
 		if i := strings.Index(line, "bad configuration: "); i >= 0 {
 			return strings.TrimSpace(line[i+len("bad configuration: "):])
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/awsfake"
 	fp "github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/faultproxy"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
 )
@@ -69,14 +70,21 @@ func faultCases() []faultCase {
 	}
 }
 
-// emulated stands in for GetKeyLastUsage, which moto 5.2.1 does not
-// implement (it answers HTTP 500, which the SDK retries for ~30s per region):
-// the answer is the API reference's shape for a key with no use recorded
-// since tracking began. Fault rules come first, so a case can still fault it.
-var emulated = []fp.Rule{{
-	Operation: "GetKeyLastUsage", Fault: fp.Respond, Emulate: true,
-	Body: `{"TrackingStartDate":1767225600,"KeyCreationDate":1767225600}`,
-}}
+// emulatingProxy starts a fault proxy to target with awsfake, the one
+// emulation of what moto 5.2.1 lacks, in front of moto: GetKeyLastUsage (moto
+// answers HTTP 500, which the SDK retries for ~30s per region) says no use
+// recorded since 2026-01-01, LookupEvents finds no events. Fault rules come
+// first, so a case can still fault those calls.
+func emulatingProxy(target string, rules ...fp.Rule) (*fp.Proxy, error) {
+	p, err := fp.New(target, rules...)
+	if err != nil {
+		return nil, err
+	}
+	fake := awsfake.NewEmulator()
+	fake.SetAnyKeyUsage(awsfake.KeyLastUsage{TrackingStartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	p.SetFront(fake.Front)
+	return p, nil
+}
 
 // faultData is the seeded moto shared by the fault suite.
 type faultData struct {
@@ -142,7 +150,7 @@ func faultSuite(t *testing.T, rec *recorder) {
 			i = 1
 		}
 		once[i].Do(func() {
-			p, err := fp.New(data.srv.URL, emulated...)
+			p, err := emulatingProxy(data.srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +186,7 @@ func faultSuite(t *testing.T, rec *recorder) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			b := getBaseline(t, c.allRegs)
-			p, err := fp.New(data.srv.URL, append(append([]fp.Rule(nil), c.rules...), emulated...)...)
+			p, err := emulatingProxy(data.srv.URL, c.rules...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,12 +303,19 @@ func unscanned(o outcome) string {
 	if o.report == nil {
 		return "(no report)"
 	}
+	seen := map[string]bool{}
 	var where []string
 	for _, e := range o.report.Coverage.Errors {
-		if e.Region == "" {
-			where = append(where, "account")
-		} else {
-			where = append(where, e.Region)
+		w := e.Region
+		switch {
+		case w == "":
+			w = "account"
+		case e.KeyID != "":
+			w = "keys in " + w // per-key errors: the rest of the Region was scanned
+		}
+		if !seen[w] {
+			seen[w] = true
+			where = append(where, w)
 		}
 	}
 	sort.Strings(where)
@@ -358,16 +373,24 @@ func reportedText(o outcome) string {
 	var parts []string
 	parts = append(parts, "result "+o.report.Result)
 	stages := map[string][]string{}
+	keysNotRead := map[string]int{} // region -> keys named by per-key errors
 	for _, e := range o.report.Coverage.Errors {
 		where := e.Region
 		if where == "" {
 			where = "account"
+		}
+		if e.KeyID != "" {
+			keysNotRead[where+" ("+e.Stage+")"]++
+			continue
 		}
 		stages[e.Stage] = append(stages[e.Stage], where)
 	}
 	for _, st := range sortedKeys(stages) {
 		sort.Strings(stages[st])
 		parts = append(parts, fmt.Sprintf("not scanned: %s (%s)", strings.Join(stages[st], ", "), st))
+	}
+	for _, where := range sortedKeys(keysNotRead) {
+		parts = append(parts, fmt.Sprintf("%d key(s) not read, each named: %s", keysNotRead[where], where))
 	}
 	if len(o.report.Warnings) > 0 {
 		parts = append(parts, fmt.Sprintf("%d warning(s)", len(o.report.Warnings)))

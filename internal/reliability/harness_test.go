@@ -19,8 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
@@ -430,31 +428,6 @@ func findingKeys(r *jsonreport.Report) []findingKey {
 // schedules its deletion window days out (0: leave it enabled; -1: disable).
 func seedKey(t *testing.T, srv *moto.Server, region, description string, tags map[string]string, alias string, window int) string {
 	t.Helper()
-	ctx := moto.Context(t)
-	c := kms.NewFromConfig(srv.Config(region))
-	in := &kms.CreateKeyInput{Description: aws.String(description)}
-	for _, k := range sortedKeys(tags) {
-		in.Tags = append(in.Tags, types.Tag{TagKey: aws.String(k), TagValue: aws.String(tags[k])})
-	}
-	out, err := c.CreateKey(ctx, in)
-	if err != nil {
-		t.Fatalf("create key in %s: %v", region, err)
-	}
-	id := aws.ToString(out.KeyMetadata.KeyId)
-	if alias != "" {
-		if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
-			t.Fatalf("create alias %s: %v", alias, err)
-		}
-	}
-	switch {
-	case window > 0:
-		if _, err := c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(int32(window))}); err != nil {
-			t.Fatalf("schedule deletion of %s: %v", id, err)
-		}
-	case window < 0:
-		if _, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(id)}); err != nil {
-			t.Fatalf("disable %s: %v", id, err)
-		}
-	}
-	return id
+	k := moto.Key{Description: description, Tags: tags, Alias: alias, PendingDays: max(window, 0), Disable: window < 0}
+	return srv.Seed(t, region, k)[0].ID
 }

@@ -71,11 +71,11 @@ func hostileEndToEnd(t *testing.T, rec *recorder) {
 		a, _ := json.Marshal(map[string]string{"AliasName": "alias/" + h.value, "AliasArn": "arn:aws:kms:us-east-1:123456789012:alias/x", "TargetKeyId": ids[i]})
 		aliases = append(aliases, string(a))
 	}
-	rules := append([]fp.Rule{
+	rules := []fp.Rule{
 		{Operation: "ListAliases", Region: "us-east-1", Fault: fp.Respond, Body: `{"Aliases":[` + strings.Join(aliases, ",") + `],"Truncated":false}`},
 		{Operation: "ListKeys", Region: "eu-west-1", Fault: fp.Error, Code: "AccessDeniedException", Message: "denied\n::stop-commands::tok\r\n##[error]boom <img src=x onerror=alert(1)> @org/team \x1b[31m\u202e"},
-	}, emulated...)
-	p, err := fp.New(srv.URL, rules...)
+	}
+	p, err := emulatingProxy(srv.URL, rules...)
 	if err != nil {
 		t.Fatal(err)
 	}

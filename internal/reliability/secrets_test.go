@@ -52,11 +52,10 @@ func secretsInAction(t *testing.T, rec *recorder, srv *moto.Server, now time.Tim
 	sha := strings.Repeat("ab", 20)
 	gh.AddPullRequest(fakegithub.PullRequest{Number: 7, HeadSHA: sha, HeadRef: "retire-key", BaseRef: "main", BaseSHA: strings.Repeat("cd", 20), MergeCommitSHA: sha})
 
-	p, err := fp.New(srv.URL, append([]fp.Rule{
-		{Operation: "AssumeRoleWithWebIdentity", Fault: fp.Respond, Body: assumeRoleWebIDBody, Emulate: true},
-		{Operation: "AssumeRole", Fault: fp.Respond, Body: assumeRoleBody, Emulate: true},
-		{Operation: "LookupEvents", Fault: fp.Respond, Body: `{"Events":[]}`, Emulate: true},
-	}, emulated...)...)
+	p, err := emulatingProxy(srv.URL,
+		fp.Rule{Operation: "AssumeRoleWithWebIdentity", Fault: fp.Respond, Body: assumeRoleWebIDBody, Emulate: true},
+		fp.Rule{Operation: "AssumeRole", Fault: fp.Respond, Body: assumeRoleBody, Emulate: true},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +135,7 @@ func secretsInAction(t *testing.T, rec *recorder, srv *moto.Server, now time.Tim
 }
 
 func secretsInCLI(t *testing.T, rec *recorder, srv *moto.Server, now time.Time) {
-	p, err := fp.New(srv.URL, emulated...)
+	p, err := emulatingProxy(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,39 +18,18 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
-
-// Mode is what Apply does: the remediate input.
-type Mode string
-
-// Modes.
-const (
-	ModeNone   Mode = "none"   // nothing
-	ModePlan   Mode = "plan"   // record the exact commands, call nothing
-	ModeCancel Mode = "cancel" // call CancelKeyDeletion (and EnableKey with ReEnable)
-)
-
-// ParseMode parses the remediate input.
-func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
-	case ModeNone, ModePlan, ModeCancel:
-		return m, nil
-	case "":
-		return ModeNone, nil
-	}
-	return ModeNone, fmt.Errorf("unknown remediate mode %q (want none, plan or cancel)", s)
-}
 
 // Actions and outcomes recorded in finding.Remediation.
 const (
@@ -77,7 +56,8 @@ type Clients func(account, region string) KMSAPI
 
 // Options tune Apply.
 type Options struct {
-	Mode Mode
+	// Mode is the remediate setting: none, plan or cancel.
+	Mode config.RemediateMode
 	// Threshold is remediate-on: findings below it are left alone. The zero
 	// value (none) makes nothing eligible.
 	Threshold finding.Severity
@@ -107,14 +87,14 @@ func pending(state string) bool {
 
 // EnableCommand returns the exact AWS CLI command that re-enables the key.
 func EnableCommand(f finding.Finding) string {
-	return "aws kms enable-key" + strings.TrimPrefix(f.CancelCommand(), "aws kms cancel-key-deletion")
+	return f.EnableCommand()
 }
 
 // Apply plans or performs remediation of the eligible findings, recording
 // each result in the finding's Remediation. It returns warnings (sorted) for
 // every failure and for a threshold that makes nothing eligible.
 func Apply(ctx context.Context, findings []finding.Finding, opts Options, clients Clients) []string {
-	if opts.Mode == "" || opts.Mode == ModeNone {
+	if opts.Mode == "" || opts.Mode == config.RemediateNone {
 		return nil
 	}
 	if opts.Concurrency <= 0 {
@@ -137,11 +117,15 @@ func Apply(ctx context.Context, findings []finding.Finding, opts Options, client
 		if !Eligible(*f, opts.Threshold) {
 			continue
 		}
+		if f.CancelCommand() == "" {
+			warnings[i] = fmt.Sprintf("remediation skipped for %s in %s: the key id is not in KMS key id syntax", escape.PlainText(f.KeyID, 80), escape.PlainText(f.Region, 40))
+			continue
+		}
 		action, command := ActionCancel, f.CancelCommand()
 		if opts.ReEnable {
 			action, command = ActionCancelEnable, command+" && "+EnableCommand(*f)
 		}
-		if opts.Mode == ModePlan {
+		if opts.Mode == config.RemediatePlan {
 			f.Remediation = &finding.Remediation{Action: ActionPlan, Command: command, Outcome: OutcomePlanned}
 			continue
 		}
@@ -181,14 +165,14 @@ func Apply(ctx context.Context, findings []finding.Finding, opts Options, client
 func cancelKey(ctx context.Context, api KMSAPI, f *finding.Finding, rem *finding.Remediation, opts Options) {
 	keyID := aws.String(f.KeyID) // by id: the key is in this account and region
 	if _, err := api.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: keyID}); err != nil {
-		rem.Outcome, rem.Error = OutcomeFailed, "CancelKeyDeletion: "+describe(err)
+		rem.Outcome, rem.Error = OutcomeFailed, "CancelKeyDeletion: "+awserr.Describe(err)
 		rem.StateAfter, _ = state(ctx, api, keyID)
 		return
 	}
 	st, err := waitState(ctx, api, keyID, opts, func(s string) bool { return !pending(s) })
 	rem.StateAfter = st
 	if err != nil {
-		rem.Outcome, rem.Error = OutcomeFailed, "DescribeKey after CancelKeyDeletion: "+describe(err)
+		rem.Outcome, rem.Error = OutcomeFailed, "DescribeKey after CancelKeyDeletion: "+awserr.Describe(err)
 		return
 	}
 	if pending(st) {
@@ -200,14 +184,14 @@ func cancelKey(ctx context.Context, api KMSAPI, f *finding.Finding, rem *finding
 		return
 	}
 	if err := enable(ctx, api, keyID, opts); err != nil {
-		rem.Error = "EnableKey: " + describe(err)
+		rem.Error = "EnableKey: " + awserr.Describe(err)
 		return
 	}
 	st, err = waitState(ctx, api, keyID, opts, func(s string) bool { return s == finding.StateEnabled })
 	rem.StateAfter = st
 	switch {
 	case err != nil:
-		rem.Error = "DescribeKey after EnableKey: " + describe(err)
+		rem.Error = "DescribeKey after EnableKey: " + awserr.Describe(err)
 	case st != finding.StateEnabled:
 		rem.Error = "key is " + st + " after EnableKey"
 	default:
@@ -225,7 +209,7 @@ func enable(ctx context.Context, api KMSAPI, keyID *string, opts Options) error 
 				return serr
 			}
 		}
-		if _, err = api.EnableKey(ctx, &kms.EnableKeyInput{KeyId: keyID}); err == nil || apiCode(err) != "KMSInvalidStateException" {
+		if _, err = api.EnableKey(ctx, &kms.EnableKeyInput{KeyId: keyID}); err == nil || awserr.APICode(err) != "KMSInvalidStateException" {
 			return err
 		}
 	}
@@ -266,25 +250,6 @@ func state(ctx context.Context, api KMSAPI, keyID *string) (string, error) {
 
 func backoff(attempt int) time.Duration {
 	return time.Duration(250<<(attempt-1)) * time.Millisecond // 250ms, 500ms, 1s, 2s
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// describe renders an error on one line: the API error code and message when
-// there is one.
-func describe(err error) string {
-	var ae smithy.APIError
-	s := err.Error()
-	if errors.As(err, &ae) {
-		s = ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
-	return escape.PlainText(s, 400)
 }
 
 func orUnknown(s string) string {

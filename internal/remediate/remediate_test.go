@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/remediate"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
@@ -54,7 +55,7 @@ func TestApplyAgainstMoto(t *testing.T) {
 	}{
 		{
 			name: "cancel",
-			opts: remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh},
+			opts: remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh},
 			want: map[string]want{
 				"urgent":          {&finding.Remediation{Action: "cancel", Outcome: "cancelled", StateAfter: "Disabled"}, "Disabled"},
 				"urgent-eu":       {&finding.Remediation{Action: "cancel", Outcome: "cancelled", StateAfter: "Disabled"}, "Disabled"},
@@ -65,7 +66,7 @@ func TestApplyAgainstMoto(t *testing.T) {
 		},
 		{
 			name: "cancel and re-enable",
-			opts: remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh, ReEnable: true},
+			opts: remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh, ReEnable: true},
 			want: map[string]want{
 				"urgent":          {&finding.Remediation{Action: "cancel+enable", Outcome: "enabled", StateAfter: "Enabled"}, "Enabled"},
 				"urgent-eu":       {&finding.Remediation{Action: "cancel+enable", Outcome: "enabled", StateAfter: "Enabled"}, "Enabled"},
@@ -76,7 +77,7 @@ func TestApplyAgainstMoto(t *testing.T) {
 		},
 		{
 			name: "plan calls nothing",
-			opts: remediate.Options{Mode: remediate.ModePlan, Threshold: finding.SeverityMedium},
+			opts: remediate.Options{Mode: config.RemediatePlan, Threshold: finding.SeverityMedium},
 			want: map[string]want{
 				"urgent":          {&finding.Remediation{Action: "plan", Outcome: "planned"}, "PendingDeletion"},
 				"urgent-eu":       {&finding.Remediation{Action: "plan", Outcome: "planned"}, "PendingDeletion"},
@@ -87,7 +88,7 @@ func TestApplyAgainstMoto(t *testing.T) {
 		},
 		{
 			name: "none",
-			opts: remediate.Options{Mode: remediate.ModeNone, Threshold: finding.SeverityLow},
+			opts: remediate.Options{Mode: config.RemediateNone, Threshold: finding.SeverityLow},
 			want: map[string]want{
 				"urgent":          {nil, "PendingDeletion"},
 				"urgent-eu":       {nil, "PendingDeletion"},
@@ -142,29 +143,20 @@ func TestApplyAgainstMoto(t *testing.T) {
 // finding as scan and policy would have left it.
 func createKey(ctx context.Context, t *testing.T, api remediate.KMSAPI, k keySpec) finding.Finding {
 	t.Helper()
-	client := api.(*kms.Client)
-	out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("remediate test " + k.name)})
-	if err != nil {
-		t.Fatalf("CreateKey: %v", err)
+	spec := moto.Key{Description: "remediate test " + k.name, Disable: k.rule == finding.RuleDisabled}
+	if !spec.Disable {
+		spec.PendingDays = 7
 	}
-	md := out.KeyMetadata
+	md := moto.SeedWith(t, api.(*kms.Client), spec)[0]
 	f := finding.Finding{
-		RuleID: k.rule, Account: motoAccount, Region: k.region, KeyID: *md.KeyId, ARN: *md.Arn,
-		Severity: k.severity, Allowlisted: k.allowlisted, CreationDate: aws.ToTime(md.CreationDate),
+		RuleID: k.rule, Account: motoAccount, Region: k.region, KeyID: md.ID, ARN: md.ARN,
+		Severity: k.severity, Allowlisted: k.allowlisted, CreationDate: md.CreationDate,
 	}
-	if k.rule == finding.RuleDisabled {
-		if _, err := client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: md.KeyId}); err != nil {
-			t.Fatalf("DisableKey: %v", err)
-		}
+	if spec.Disable {
 		f.State = finding.StateDisabled
 		return f
 	}
-	// By key id: moto answers 500 to ScheduleKeyDeletion by ARN.
-	sched, err := client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId, PendingWindowInDays: aws.Int32(7)})
-	if err != nil {
-		t.Fatalf("ScheduleKeyDeletion: %v", err)
-	}
-	f.State, f.DeletionDate, f.PendingWindowDays = finding.StatePendingDeletion, aws.ToTime(sched.DeletionDate), 7
+	f.State, f.DeletionDate, f.PendingWindowDays = finding.StatePendingDeletion, md.DeletionDate, 7
 	return f
 }
 
@@ -236,7 +228,7 @@ func TestApplyOutcomes(t *testing.T) {
 		{
 			name: "cancel rejected by KMS",
 			stub: &stubKMS{cancelErr: apiErr("KMSInvalidStateException", "arn:aws:kms:us-east-1:111122223333:key/"+keyID+" is not pending deletion"), states: []string{"Enabled"}},
-			opts: remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh},
+			opts: remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh},
 			want: &finding.Remediation{Action: "cancel", Outcome: "failed", StateAfter: "Enabled",
 				Error: "CancelKeyDeletion: KMSInvalidStateException: arn:aws:kms:us-east-1:111122223333:key/" + keyID + " is not pending deletion"},
 			wantCalls:   []string{"CancelKeyDeletion " + keyID, "DescribeKey " + keyID},
@@ -245,14 +237,14 @@ func TestApplyOutcomes(t *testing.T) {
 		{
 			name:      "state catches up after eventual consistency",
 			stub:      &stubKMS{states: []string{"PendingDeletion", "PendingDeletion", "Disabled"}},
-			opts:      remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh},
+			opts:      remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh},
 			want:      &finding.Remediation{Action: "cancel", Outcome: "cancelled", StateAfter: "Disabled"},
 			wantCalls: []string{"CancelKeyDeletion " + keyID, "DescribeKey " + keyID, "DescribeKey " + keyID, "DescribeKey " + keyID},
 		},
 		{
 			name:        "still pending after every check",
 			stub:        &stubKMS{states: []string{"PendingDeletion"}},
-			opts:        remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh, VerifyAttempts: 2},
+			opts:        remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh, VerifyAttempts: 2},
 			want:        &finding.Remediation{Action: "cancel", Outcome: "failed", StateAfter: "PendingDeletion", Error: "key still PendingDeletion after CancelKeyDeletion"},
 			wantCalls:   []string{"CancelKeyDeletion " + keyID, "DescribeKey " + keyID, "DescribeKey " + keyID},
 			wantWarning: "remediation of " + keyID + " in 111122223333/us-east-1: key still PendingDeletion after CancelKeyDeletion (outcome failed, state now PendingDeletion)",
@@ -260,7 +252,7 @@ func TestApplyOutcomes(t *testing.T) {
 		{
 			name: "enable denied leaves the key cancelled",
 			stub: &stubKMS{states: []string{"Disabled"}, enableErrs: []error{apiErr("AccessDeniedException", "not authorized to perform: kms:EnableKey")}},
-			opts: remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh, ReEnable: true},
+			opts: remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh, ReEnable: true},
 			want: &finding.Remediation{Action: "cancel+enable", Outcome: "cancelled", StateAfter: "Disabled",
 				Error: "EnableKey: AccessDeniedException: not authorized to perform: kms:EnableKey"},
 			wantCalls:   []string{"CancelKeyDeletion " + keyID, "DescribeKey " + keyID, "EnableKey " + keyID},
@@ -269,7 +261,7 @@ func TestApplyOutcomes(t *testing.T) {
 		{
 			name:      "enable retried while the cancellation propagates",
 			stub:      &stubKMS{states: []string{"Disabled", "Enabled"}, enableErrs: []error{apiErr("KMSInvalidStateException", "key is pending deletion")}},
-			opts:      remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh, ReEnable: true},
+			opts:      remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh, ReEnable: true},
 			want:      &finding.Remediation{Action: "cancel+enable", Outcome: "enabled", StateAfter: "Enabled"},
 			wantCalls: []string{"CancelKeyDeletion " + keyID, "DescribeKey " + keyID, "EnableKey " + keyID, "EnableKey " + keyID, "DescribeKey " + keyID},
 		},
@@ -281,27 +273,27 @@ func TestApplyOutcomes(t *testing.T) {
 				f.RuleID, f.State, f.DeletionDate = finding.RulePendingReplicaDeletion, finding.StatePendingReplicaDeletion, time.Time{}
 			},
 			stub:      &stubKMS{states: []string{"Disabled"}},
-			opts:      remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh},
+			opts:      remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh},
 			want:      &finding.Remediation{Action: "cancel", Outcome: "cancelled", StateAfter: "Disabled"},
 			wantCalls: []string{"CancelKeyDeletion " + keyID, "DescribeKey " + keyID},
 		},
 		{
 			name:        "no client for the account",
-			opts:        remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityHigh},
+			opts:        remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityHigh},
 			want:        &finding.Remediation{Action: "cancel", Outcome: "skipped", Error: "no KMS client for this account and region"},
 			wantWarning: "remediation of " + keyID + " in 111122223333/us-east-1 skipped: no KMS client",
 		},
 		{
 			name:        "threshold none makes nothing eligible",
 			stub:        &stubKMS{states: []string{"Disabled"}},
-			opts:        remediate.Options{Mode: remediate.ModeCancel},
+			opts:        remediate.Options{Mode: config.RemediateCancel},
 			wantWarning: "remediate is cancel but remediate-on is none: no key is eligible",
 		},
 		{
 			name:    "allowlisted is never touched",
 			finding: func(f *finding.Finding) { f.Allowlisted = true },
 			stub:    &stubKMS{states: []string{"Disabled"}},
-			opts:    remediate.Options{Mode: remediate.ModeCancel, Threshold: finding.SeverityLow},
+			opts:    remediate.Options{Mode: config.RemediateCancel, Threshold: finding.SeverityLow},
 		},
 	}
 	for _, tt := range tests {
@@ -338,27 +330,6 @@ func TestApplyOutcomes(t *testing.T) {
 				t.Errorf("warnings = %q, want one starting %q", warnings, tt.wantWarning)
 			}
 		})
-	}
-}
-
-func TestParseMode(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in      string
-		want    remediate.Mode
-		wantErr bool
-	}{
-		{"", remediate.ModeNone, false},
-		{"none", remediate.ModeNone, false},
-		{" Plan ", remediate.ModePlan, false},
-		{"cancel", remediate.ModeCancel, false},
-		{"delete", remediate.ModeNone, true},
-	}
-	for _, tt := range tests {
-		got, err := remediate.ParseMode(tt.in)
-		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("ParseMode(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
 	}
 }
 

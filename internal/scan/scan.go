@@ -10,15 +10,15 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
@@ -78,8 +78,11 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
 	}
-	s := &scanner{opts: opts, sem: make(chan struct{}, opts.Concurrency)}
+	s := &scanner{opts: opts, pool: newCallPool(opts.Concurrency, opts.CallTimeout)}
 	results := make([]targetResult, len(targets))
+	// Target goroutines only list and wait for slots; the calls themselves
+	// share s.pool. Bounding targets too keeps goroutines under 2 x
+	// Concurrency in all.
 	var g errgroup.Group
 	g.SetLimit(opts.Concurrency)
 	for i, t := range targets {
@@ -98,13 +101,14 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 		if r.warning != "" {
 			out.Warnings = append(out.Warnings, r.warning)
 		}
+		out.Errors = append(out.Errors, r.keyErrs...)
 		if r.err != nil {
 			out.Errors = append(out.Errors, *r.err)
 		} else {
 			out.Scanned = append(out.Scanned, finding.Target{Account: t.Account, Region: t.Region})
 		}
 	}
-	out.APICalls = s.calls.Load()
+	out.APICalls = s.pool.calls.Load()
 	sort.Slice(out.Scanned, func(i, j int) bool {
 		a, b := out.Scanned[i], out.Scanned[j]
 		if a.Account != b.Account {
@@ -116,116 +120,145 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 }
 
 type scanner struct {
-	opts  Options
-	sem   chan struct{}
-	calls atomic.Int64
+	opts Options
+	pool *callPool
 }
 
 type targetResult struct {
 	findings []finding.Finding
 	keysSeen int
-	err      *finding.ScanError
+	err      *finding.ScanError  // the target as a whole could not be scanned
+	keyErrs  []finding.ScanError // single keys that could not be read; the rest was
 	warning  string
 }
 
-// call runs one AWS operation under the global concurrency bound and the
-// per-call deadline.
-func (s *scanner) call(ctx context.Context, fn func(ctx context.Context) error) error {
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+// maxKeyErrors bounds the per-key errors kept for one target; the rest are
+// counted in one more error.
+const maxKeyErrors = 10
+
+// targetScan gathers what the key goroutines of one target report.
+type targetScan struct {
+	t       Target
+	mu      sync.Mutex
+	res     targetResult
+	deniedN int
+	failed  *finding.ScanError
+}
+
+func (ts *targetScan) fail(stage string, err error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.failed == nil {
+		ts.failed = &finding.ScanError{Account: ts.t.Account, Region: ts.t.Region, Stage: stage, Message: awserr.Describe(err)}
 	}
-	defer func() { <-s.sem }()
-	s.calls.Add(1)
-	cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-	defer cancel()
-	return fn(cctx)
+}
+
+// keyDenied records one key that IAM or its key policy will not let us
+// describe: a coverage gap for that key, not for the Region.
+func (ts *targetScan) keyDenied(id string, err error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.deniedN++
+	if ts.deniedN <= maxKeyErrors {
+		ts.res.keyErrs = append(ts.res.keyErrs, finding.ScanError{
+			Account: ts.t.Account, Region: ts.t.Region, Stage: "describe-key", KeyID: id,
+			Message: "key " + escape.PlainText(id, 100) + " could not be read: " + awserr.Describe(err),
+		})
+	}
+}
+
+func (ts *targetScan) keyErrorsDone() {
+	if more := ts.deniedN - maxKeyErrors; more > 0 {
+		ts.res.keyErrs = append(ts.res.keyErrs, finding.ScanError{
+			Account: ts.t.Account, Region: ts.t.Region, Stage: "describe-key",
+			Message: fmt.Sprintf("%d more key(s) could not be read (access denied)", more),
+		})
+	}
 }
 
 func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
-	var (
-		res    targetResult
-		mu     sync.Mutex
-		failed *finding.ScanError
-	)
-	fail := func(stage string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if failed == nil {
-			failed = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: stage, Message: Describe(err)}
-		}
+	ts := &targetScan{t: t}
+	var wg sync.WaitGroup
+	s.listAndDescribe(ctx, ts, &wg)
+	wg.Wait()
+	ts.keyErrorsDone()
+	res := ts.res
+	if ts.failed == nil && ctx.Err() != nil {
+		ts.fail("scan", ctx.Err())
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.opts.Concurrency)
+	// Findings already made are kept: a partial region is still evidence.
+	res.err = ts.failed
+	if len(res.findings) > 0 {
+		warning, err := s.enrich(ctx, t, res.findings)
+		if err != nil && res.err == nil {
+			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: awserr.Describe(err)}
+		}
+		res.warning = warning
+	}
+	return res
+}
+
+// listAndDescribe pages ListKeys and starts one DescribeKey per key, each
+// once the pool has a slot for it.
+func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.WaitGroup) {
+	t := ts.t
 	var marker *string
 	for {
 		var page *kms.ListKeysOutput
-		err := s.call(gctx, func(ctx context.Context) (err error) {
+		err := s.pool.do(ctx, "ListKeys", func(ctx context.Context) (err error) {
 			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
 			return err
 		})
 		if err != nil {
-			fail("list-keys", err)
-			break
+			ts.fail("list-keys", err)
+			return
 		}
 		for _, k := range page.Keys {
 			id := aws.ToString(k.KeyId)
 			if id == "" {
 				continue
 			}
-			g.Go(func() error {
-				var out *kms.DescribeKeyOutput
-				err := s.call(gctx, func(ctx context.Context) (err error) {
-					out, err = t.Client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
-					return err
-				})
-				if err != nil {
-					var nf *types.NotFoundException
-					if errors.As(err, &nf) {
-						return nil // deleted between ListKeys and DescribeKey: nothing left to save
-					}
-					// Record it and let the other keys finish: every finding
-					// that can still be made is kept.
-					fail("describe-key", fmt.Errorf("key %s: %w", id, err))
-					return nil
-				}
-				f, customer := s.classify(t, out.KeyMetadata)
-				mu.Lock()
-				if customer {
-					res.keysSeen++
-				}
-				if f != nil {
-					res.findings = append(res.findings, *f)
-				}
-				mu.Unlock()
-				return nil
-			})
+			var out *kms.DescribeKeyOutput
+			call := func(ctx context.Context) (err error) {
+				out, err = t.Client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+				return err
+			}
+			if err := s.pool.spawn(ctx, wg, "DescribeKey", call, func(err error) { s.described(ts, id, out, err) }); err != nil {
+				return // the target failed or the run ended
+			}
 		}
 		if !page.Truncated || page.NextMarker == nil || aws.ToString(page.NextMarker) == aws.ToString(marker) {
-			break
+			return
 		}
 		marker = page.NextMarker
-		if gctx.Err() != nil {
-			break
-		}
 	}
-	_ = g.Wait()
-	if failed == nil && ctx.Err() != nil {
-		fail("scan", ctx.Err())
+}
+
+// described records the answer for one key.
+func (s *scanner) described(ts *targetScan, id string, out *kms.DescribeKeyOutput, err error) {
+	var nf *types.NotFoundException
+	switch {
+	case err == nil:
+	case errors.As(err, &nf):
+		return // deleted between ListKeys and DescribeKey: nothing left to save
+	case awserr.IsAccessDenied(err):
+		ts.keyDenied(id, err)
+		return
+	default:
+		// Record it and let the other keys finish: every finding that can
+		// still be made is kept.
+		ts.fail("describe-key", fmt.Errorf("key %s: %w", id, err))
+		return
 	}
-	if failed != nil {
-		res.err = failed
-		// Findings already made are kept: a partial region is still evidence.
+	f, customer := s.classify(ts.t, out.KeyMetadata)
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if customer {
+		ts.res.keysSeen++
 	}
-	if len(res.findings) > 0 {
-		warning, err := s.enrich(ctx, t, res.findings)
-		if err != nil && res.err == nil {
-			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: Describe(err)}
-		}
-		res.warning = warning
+	if f != nil {
+		ts.res.findings = append(ts.res.findings, *f)
 	}
-	return res
 }
 
 // classify turns key metadata into a finding, or nil for a healthy key. The
@@ -279,7 +312,7 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (s
 	var marker *string
 	for {
 		var page *kms.ListAliasesOutput
-		err := s.call(ctx, func(ctx context.Context) (err error) {
+		err := s.pool.do(ctx, "ListAliases", func(ctx context.Context) (err error) {
 			page, err = t.Client.ListAliases(ctx, &kms.ListAliasesInput{Marker: marker, Limit: aws.Int32(100)})
 			return err
 		})
@@ -297,22 +330,21 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (s
 		marker = page.NextMarker
 	}
 	var (
-		g        errgroup.Group
+		wg       sync.WaitGroup
 		mu       sync.Mutex
 		failed   int
 		firstErr error
 	)
-	g.SetLimit(s.opts.Concurrency)
 	for i := range fs {
 		f := &fs[i]
 		f.Aliases = byKey[f.KeyID]
 		sort.Strings(f.Aliases)
-		g.Go(func() error {
-			var out *kms.ListResourceTagsOutput
-			err := s.call(ctx, func(ctx context.Context) (err error) {
-				out, err = t.Client.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(f.KeyID)})
-				return err
-			})
+		var out *kms.ListResourceTagsOutput
+		call := func(ctx context.Context) (err error) {
+			out, err = t.Client.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(f.KeyID)})
+			return err
+		}
+		done := func(err error) {
 			if err != nil {
 				mu.Lock()
 				failed++
@@ -320,42 +352,33 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (s
 					firstErr = err
 				}
 				mu.Unlock()
-				return nil
+				return
 			}
-			if out == nil {
-				return nil
-			}
-			for _, tag := range out.Tags {
-				if f.Tags == nil {
-					f.Tags = map[string]string{}
-				}
-				if len(f.Tags) >= s.opts.MaxTagsPerKey {
-					break
-				}
-				f.Tags[aws.ToString(tag.TagKey)] = aws.ToString(tag.TagValue)
-			}
-			return nil
-		})
+			s.keepTags(f, out)
+		}
+		if err := s.pool.spawn(ctx, &wg, "ListResourceTags", call, done); err != nil {
+			done(err)
+		}
 	}
-	_ = g.Wait()
+	wg.Wait()
 	if failed > 0 {
-		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", failed, t.Account, t.Region, Describe(firstErr)), nil
+		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", failed, t.Account, t.Region, awserr.Describe(firstErr)), nil
 	}
 	return "", nil
 }
 
-// Describe renders an AWS error for a report: the API error code and message
-// when there is one, without request ids or credentials.
-func Describe(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
+// keepTags copies at most MaxTagsPerKey tags (untrusted, unbounded) to f.
+func (s *scanner) keepTags(f *finding.Finding, out *kms.ListResourceTagsOutput) {
+	if out == nil {
+		return
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timed out (raise the timeout input, or scan fewer regions per job)"
+	for _, tag := range out.Tags {
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		if len(f.Tags) >= s.opts.MaxTagsPerKey {
+			return
+		}
+		f.Tags[aws.ToString(tag.TagKey)] = aws.ToString(tag.TagValue)
 	}
-	if errors.Is(err, context.Canceled) {
-		return "cancelled"
-	}
-	return err.Error()
 }

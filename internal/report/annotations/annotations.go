@@ -244,10 +244,14 @@ func message(f finding.Finding, scan time.Time) string {
 		fmt.Fprintf(&b, "\nKey ARN: %s", plain(f.ARN))
 	}
 	if f.RuleID == finding.RuleDisabled {
-		fmt.Fprintf(&b, "\nIf it should be usable: aws kms enable-key --key-id %s --region %s", plain(f.KeyID), plain(f.Region))
+		if c := f.EnableCommand(); c != "" {
+			fmt.Fprintf(&b, "\nIf it should be usable: %s", c)
+		}
 		b.WriteString("\nIf it should stay disabled, document the key in the allowlist (.github/kms-deletion-gate.yml) with a reason and an expiry date.")
 	} else {
-		fmt.Fprintf(&b, "\nIf this deletion is not intended: %s", escape.PlainText(f.CancelCommand(), 2*maxIdentifierRunes))
+		if c := f.CancelCommand(); c != "" {
+			fmt.Fprintf(&b, "\nIf this deletion is not intended: %s", escape.PlainText(c, 2*maxIdentifierRunes))
+		}
 		b.WriteString("\nIf it is intended, document the key in the allowlist (.github/kms-deletion-gate.yml) with a reason and an expiry date.")
 	}
 	return b.String()

@@ -3,19 +3,15 @@ package annotations
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden.txt")
 
 var scanTime = time.Date(2026, 4, 28, 6, 0, 0, 0, time.UTC)
 
@@ -62,22 +58,7 @@ func write(t testing.TB, res finding.Result, opts Options) string {
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
 	got := write(t, fixture(), Options{Fileless: true})
-	golden := filepath.Join("testdata", "golden.txt")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (rerun with -update and review the diff):\n%s", golden, got)
-	}
+	golden.Check(t, "golden.txt", []byte(got))
 }
 
 func TestWrite(t *testing.T) {

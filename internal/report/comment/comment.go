@@ -50,24 +50,29 @@ const (
 )
 
 // MarkerFor returns the marker line for a category: Marker when it is empty.
-// The category is reduced to characters that cannot end the HTML comment.
+// The category is percent-encoded, so that two categories never share a
+// marker (matrix shards would overwrite each other's comment) and nothing can
+// end the HTML comment: letters, digits, '.', '_' and '/' stay, a '-' stays
+// unless it follows another '-' (no "--" may stand in an HTML comment), and
+// every other byte, '%' included, becomes %XX. Decoding %XX gives the
+// category back, so the encoding is injective.
 func MarkerFor(category string) string {
 	if category == "" {
 		return Marker
 	}
 	var b strings.Builder
-	for _, r := range category {
-		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._/-", r)) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
+	for i := 0; i < len(category); i++ {
+		c := category[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '/':
+			b.WriteByte(c)
+		case c == '-' && (i == 0 || category[i-1] != '-'):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
 		}
 	}
-	c := b.String()
-	for strings.Contains(c, "--") {
-		c = strings.ReplaceAll(c, "--", "-_")
-	}
-	return "<!-- kms-deletion-gate category=" + c + " -->"
+	return "<!-- kms-deletion-gate category=" + b.String() + " -->"
 }
 
 // Render returns the comment body for a run's result.
@@ -325,7 +330,7 @@ func (r renderer) remediation(b *strings.Builder, rows []finding.Finding) {
 func (r renderer) cancelCommands(b *strings.Builder, rows []finding.Finding) {
 	first := true
 	for _, f := range rows {
-		if !pending(f) || f.Allowlisted || (f.Remediation != nil && f.Remediation.Outcome == "cancelled") {
+		if !pending(f) || f.Allowlisted || (f.Remediation != nil && f.Remediation.Outcome == "cancelled") || f.CancelCommand() == "" {
 			continue
 		}
 		if first {

@@ -1,10 +1,7 @@
 package comment
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,9 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var scanTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -132,19 +128,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := Render(tc.res, tc.opts)
-			path := filepath.Join("testdata", tc.name+".md")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Render differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.Check(t, tc.name+".md", []byte(got))
 			if got != Render(tc.res, tc.opts) {
 				t.Error("Render is not deterministic")
 			}
@@ -270,15 +254,55 @@ func TestMarkerFor(t *testing.T) {
 	tests := map[string]string{
 		"":                  Marker,
 		"prod/eu":           "<!-- kms-deletion-gate category=prod/eu -->",
-		"a --> <b>":         "<!-- kms-deletion-gate category=a_-____b_ -->",
-		"x----y":            "<!-- kms-deletion-gate category=x-_-_y -->",
-		"ünïcode\n<!--x-->": "<!-- kms-deletion-gate category=_n_code___-_x-__ -->",
+		"kms-deletion-gate": "<!-- kms-deletion-gate category=kms-deletion-gate -->",
+		"a --> <b>":         "<!-- kms-deletion-gate category=a%20-%2D%3E%20%3Cb%3E -->",
+		"x----y":            "<!-- kms-deletion-gate category=x-%2D%2D%2Dy -->",
+		"ünïcode\n<!--x-->": "<!-- kms-deletion-gate category=%C3%BCn%C3%AFcode%0A%3C%21-%2Dx-%2D%3E -->",
 	}
 	for in, want := range tests {
 		if got := MarkerFor(in); got != want {
 			t.Errorf("MarkerFor(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestMarkerForIsInjective: categories that the old replacement merged
+// (matrix shards then overwrote each other's comment) get distinct markers,
+// and no marker can end its HTML comment early.
+func TestMarkerForIsInjective(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{
+		{"prod eu", "prod_eu"}, {"a--b", "a-_b"}, {"shard#1", "shard_1"},
+		{"x%20y", "x y"}, {"a-", "a_"}, {"é", "_"},
+	}
+	for _, p := range pairs {
+		if MarkerFor(p[0]) == MarkerFor(p[1]) {
+			t.Errorf("MarkerFor(%q) == MarkerFor(%q) = %q", p[0], p[1], MarkerFor(p[0]))
+		}
+	}
+	seen := map[string]string{}
+	alphabet := []string{"a", "-", "_", " ", "%", "#", ">", "!", "é"}
+	var walk func(prefix string, depth int)
+	walk = func(prefix string, depth int) {
+		if prefix != "" {
+			m := MarkerFor(prefix)
+			if other, ok := seen[m]; ok && other != prefix {
+				t.Fatalf("MarkerFor(%q) == MarkerFor(%q) = %q", prefix, other, m)
+			}
+			seen[m] = prefix
+			body := strings.TrimSuffix(strings.TrimPrefix(m, "<!--"), "-->")
+			if strings.Contains(body, "--") || strings.Contains(body, ">") {
+				t.Fatalf("MarkerFor(%q) = %q can end the HTML comment", prefix, m)
+			}
+		}
+		if depth == 0 {
+			return
+		}
+		for _, r := range alphabet {
+			walk(prefix+r, depth-1)
+		}
+	}
+	walk("", 4)
 }
 
 func TestTimeFormats(t *testing.T) {

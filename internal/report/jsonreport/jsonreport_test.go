@@ -6,6 +6,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 func TestJSONGolden(t *testing.T) {
@@ -13,7 +14,7 @@ func TestJSONGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testfixture.Golden(t, "report.json", b)
+	golden.Check(t, "report.json", b)
 	var r jsonreport.Report
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)

@@ -536,10 +536,11 @@ func message(f finding.Finding, scanTime time.Time) string {
 		}
 		b.WriteString(".")
 	} else if f.RuleID == finding.RuleDisabled {
-		fmt.Fprintf(&b, " Enable it with: aws kms enable-key --key-id %s --region %s.",
-			escape.SARIFMessage(f.KeyID, maxIdentifierRunes), escape.SARIFMessage(f.Region, maxIdentifierRunes))
-	} else {
-		fmt.Fprintf(&b, " If this deletion is not intended, cancel it with: %s", escape.SARIFMessage(f.CancelCommand(), 2*maxIdentifierRunes))
+		if c := f.EnableCommand(); c != "" {
+			fmt.Fprintf(&b, " Enable it with: %s.", c)
+		}
+	} else if c := f.CancelCommand(); c != "" {
+		fmt.Fprintf(&b, " If this deletion is not intended, cancel it with: %s", c)
 	}
 	return b.String()
 }
@@ -617,8 +618,8 @@ func properties(f finding.Finding, scanTime time.Time) gosarif.Properties {
 		if f.AllowExpires != "" {
 			p["allow_expires"] = escape.PlainText(f.AllowExpires, 32)
 		}
-	} else if f.RuleID != finding.RuleDisabled {
-		p["cancel_command"] = escape.PlainText(f.CancelCommand(), 2*maxIdentifierRunes)
+	} else if c := f.CancelCommand(); c != "" && f.RuleID != finding.RuleDisabled {
+		p["cancel_command"] = c
 	}
 	if f.Remediation != nil {
 		p["remediation"] = map[string]any{"action": plain(f.Remediation.Action), "outcome": plain(f.Remediation.Outcome)}

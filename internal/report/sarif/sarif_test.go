@@ -8,61 +8,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/sarifcheck"
 )
 
 var (
-	update    = flag.Bool("update", false, "rewrite testdata/golden.sarif")
 	sampleOut = flag.String("sample-out", "", "TestWriteSample writes a sample SARIF log to this path (for scripts/validate-sarif.sh)")
 )
-
-var (
-	schemaOnce sync.Once
-	schema     *jsonschema.Schema
-	schemaErr  error
-)
-
-// validate checks b against the OASIS SARIF 2.1.0 schema in testdata.
-func validate(t testing.TB, b []byte) {
-	t.Helper()
-	schemaOnce.Do(func() {
-		f, err := os.Open(filepath.Join("testdata", "sarif-schema-2.1.0.json"))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		if err := c.AddResource(schemaURI, doc); err != nil {
-			schemaErr = err
-			return
-		}
-		schema, schemaErr = c.Compile(schemaURI)
-	})
-	if schemaErr != nil {
-		t.Fatalf("load SARIF schema: %v", schemaErr)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("SARIF is not JSON: %v", err)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Fatalf("SARIF does not validate against the schema: %v", err)
-	}
-}
 
 // buildLog runs Build, validates the log and decodes it for assertions.
 func buildLog(t testing.TB, res finding.Result, opts Options) ([]byte, sarifLog) {
@@ -71,7 +28,7 @@ func buildLog(t testing.TB, res finding.Result, opts Options) ([]byte, sarifLog)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	validate(t, b)
+	sarifcheck.Validate(t, b)
 	var l sarifLog
 	if err := json.Unmarshal(b, &l); err != nil {
 		t.Fatal(err)
@@ -213,40 +170,11 @@ var fixtureOpts = Options{ToolVersion: "v1.4.0", Category: "prod-accounts"}
 func TestBuildGolden(t *testing.T) {
 	t.Parallel()
 	got, _ := buildLog(t, fixture(), fixtureOpts)
-	golden := filepath.Join("testdata", "golden.sarif")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Build output differs from %s; rerun with -update and review the diff\n%s", golden, firstDiff(got, want))
-	}
+	golden.Check(t, "golden.sarif", got)
 	again, _ := buildLog(t, fixture(), fixtureOpts)
 	if !bytes.Equal(got, again) {
 		t.Error("Build is not deterministic")
 	}
-}
-
-func firstDiff(a, b []byte) string {
-	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
-	for i := range max(len(al), len(bl)) {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d:\n got: %s\nwant: %s", i+1, x, y)
-		}
-	}
-	return ""
 }
 
 func TestRulesAndTool(t *testing.T) {
@@ -692,7 +620,7 @@ func TestWriteSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, b)
+	sarifcheck.Validate(t, b)
 	t.Logf("wrote %s", out)
 }
 

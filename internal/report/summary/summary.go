@@ -60,9 +60,12 @@ func Render(res finding.Result, opts Options) string {
 	}
 
 	head := b.String()
+	// Coverage and warnings get fixed shares of the budget, so that no
+	// number of errors or warnings (10,000 expired allowlist entries) can
+	// push the whole summary past GitHub's limit, which drops all of it.
 	var tail strings.Builder
-	writeCoverage(&tail, res)
-	writeWarnings(&tail, res)
+	writeCoverage(&tail, res, opts.MaxBytes/4, opts.MaxBytes/8)
+	writeWarnings(&tail, res, opts.MaxBytes/8)
 	if opts.ToolVersion != "" {
 		fmt.Fprintf(&tail, "\n<sub>kms-deletion-gate %s, scanned %s</sub>\n", escape.Markdown(opts.ToolVersion, 40), res.ScanTime.UTC().Format(time.RFC3339))
 	}
@@ -76,7 +79,36 @@ func Render(res finding.Result, opts Options) string {
 		writeTable(&body, res, budget, opts.RunURL)
 		writeCommands(&body, res, opts.MaxBytes-len(head)-tail.Len()-body.Len()-512)
 	}
-	return head + body.String() + tail.String()
+	return capBytes(head+body.String()+tail.String(), opts.MaxBytes)
+}
+
+// capBytes is the last guard of the size limit: it cuts md at a line
+// boundary and says so. The section budgets keep it from ever firing on
+// real input.
+func capBytes(md string, max int) string {
+	if len(md) <= max {
+		return md
+	}
+	const note = "\n_The summary was cut at GitHub's size limit; the JSON report holds everything._\n"
+	cut := md[:max-len(note)]
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i+1]
+	}
+	return cut + note
+}
+
+// writeRows writes rows while they fit in budget bytes, then one line that
+// says how many were left out.
+func writeRows(b *strings.Builder, rows []string, budget int, more func(n int) string) {
+	used := 0
+	for i, r := range rows {
+		if used+len(r) > budget {
+			b.WriteString(more(len(rows) - i))
+			return
+		}
+		used += len(r)
+		b.WriteString(r)
+	}
 }
 
 func writeTable(b *strings.Builder, res finding.Result, budget int, runURL string) {
@@ -221,7 +253,9 @@ func writeCommands(b *strings.Builder, res finding.Result, budget int) {
 		if f.Allowlisted || f.State != finding.StatePendingDeletion {
 			continue
 		}
-		cmds = append(cmds, f.CancelCommand())
+		if c := f.CancelCommand(); c != "" {
+			cmds = append(cmds, c)
+		}
 	}
 	if len(cmds) == 0 {
 		return
@@ -234,7 +268,7 @@ func writeCommands(b *strings.Builder, res finding.Result, budget int) {
 			break
 		}
 		used += len(c) + 1
-		b.WriteString(strings.ReplaceAll(c, "`", "'") + "\n")
+		b.WriteString(c + "\n") // CancelCommand holds only AWS id syntax: nothing to escape in a fence
 	}
 	b.WriteString("```\n\n")
 	var remediated []finding.Finding
@@ -257,7 +291,7 @@ func writeCommands(b *strings.Builder, res finding.Result, budget int) {
 	}
 }
 
-func writeCoverage(b *strings.Builder, res finding.Result) {
+func writeCoverage(b *strings.Builder, res finding.Result, errBudget, targetBudget int) {
 	b.WriteString("### Coverage\n\n")
 	accounts := map[string]int{}
 	regions := map[string]bool{}
@@ -278,9 +312,13 @@ func writeCoverage(b *strings.Builder, res finding.Result) {
 			}
 			return errs[i].Region < errs[j].Region
 		})
-		for _, e := range errs {
-			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", escape.Identifier(e.Account), orDash(escapeRegion(e.Region)), escape.Markdown(e.Stage, 40), escape.Markdown(e.Message, 500))
+		rows := make([]string, len(errs))
+		for i, e := range errs {
+			rows[i] = fmt.Sprintf("| %s | %s | %s | %s |\n", escape.Identifier(e.Account), orDash(escapeRegion(e.Region)), escape.Markdown(e.Stage, 40), escape.Markdown(e.Message, 500))
 		}
+		writeRows(b, rows, errBudget, func(n int) string {
+			return fmt.Sprintf("| … | | | and %d more error(s): see the JSON report |\n", n)
+		})
 		b.WriteString("\n")
 	}
 	if len(accounts) > 0 {
@@ -290,15 +328,17 @@ func writeCoverage(b *strings.Builder, res finding.Result) {
 		}
 		sort.Strings(names)
 		b.WriteString("<details><summary>Targets scanned</summary>\n\n| Account | Regions |\n|---|---|\n")
-		for _, a := range names {
-			var rs []string
-			for _, t := range res.Scanned {
-				if t.Account == a {
-					rs = append(rs, t.Region)
-				}
-			}
-			fmt.Fprintf(b, "| %s | %s |\n", escape.Identifier(a), escape.Markdown(strings.Join(rs, ", "), 2000))
+		byAccount := map[string][]string{}
+		for _, t := range res.Scanned {
+			byAccount[t.Account] = append(byAccount[t.Account], t.Region)
 		}
+		rows := make([]string, len(names))
+		for i, a := range names {
+			rows[i] = fmt.Sprintf("| %s | %s |\n", escape.Identifier(a), escape.Markdown(strings.Join(byAccount[a], ", "), 2000))
+		}
+		writeRows(b, rows, targetBudget, func(n int) string {
+			return fmt.Sprintf("| … | and %d more account(s): see the JSON report |\n", n)
+		})
 		b.WriteString("\n</details>\n\n")
 	}
 }
@@ -310,13 +350,17 @@ func escapeRegion(r string) string {
 	return escape.Identifier(r)
 }
 
-func writeWarnings(b *strings.Builder, res finding.Result) {
+func writeWarnings(b *strings.Builder, res finding.Result, budget int) {
 	if len(res.Warnings) == 0 {
 		return
 	}
 	b.WriteString("### Warnings\n\n")
-	for _, w := range res.Warnings {
-		b.WriteString("- " + escape.Markdown(w, 1000) + "\n")
+	rows := make([]string, len(res.Warnings))
+	for i, w := range res.Warnings {
+		rows[i] = "- " + escape.Markdown(w, 1000) + "\n"
 	}
+	writeRows(b, rows, budget, func(n int) string {
+		return fmt.Sprintf("- … and %d more warning(s): see the job log and the JSON report\n", n)
+	})
 	b.WriteString("\n")
 }

@@ -7,20 +7,21 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/summary"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/testfixture"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/golden"
 )
 
 func TestSummaryGolden(t *testing.T) {
 	got := summary.Render(testfixture.Result(), summary.Options{ToolVersion: "v1.0.0", RunURL: "https://github.com/o/r/actions/runs/1"})
-	testfixture.Golden(t, "summary.md", []byte(got))
+	golden.Check(t, "summary.md", []byte(got))
 	// Order: soonest deletion first, dateless last.
 	table := got[strings.Index(got, "### Keys"):]
-	iOrders, iHigh, iMedium := strings.Index(table, "1234abcd-12ab"), strings.Index(table, "mrk-5e6f"), strings.Index(table, "9a8b7c6d")
+	iOrders, iHigh, iMedium := strings.Index(table, "1234abcd-12ab"), strings.Index(table, "mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7"), strings.Index(table, "9a8b7c6d")
 	if iOrders >= iHigh || iHigh >= iMedium || iOrders < 0 {
 		t.Error("findings are not sorted soonest first")
 	}
 	for _, want := range []string{
 		"## ❌ kms-deletion-gate: fail",
-		"aws kms cancel-key-deletion --key-id mrk-5e6f --region us-east-1",
+		"aws kms cancel-key-deletion --key-id mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7 --region us-east-1",
 		"```mermaid",
 		"AccessDeniedException",
 		"Decrypt 12 days ago",
@@ -46,7 +47,7 @@ func TestSummaryAllClear(t *testing.T) {
 
 func TestSummaryEscapesHostileMetadata(t *testing.T) {
 	got := summary.Render(testfixture.Hostile(), summary.Options{})
-	testfixture.Golden(t, "summary-hostile.md", []byte(got))
+	golden.Check(t, "summary-hostile.md", []byte(got))
 	for _, raw := range []string{"<img", "@org/team", "::add-mask::", "##[error]", "\x1b", "\u202e", "\xff", "[l](javascript"} {
 		if strings.Contains(got, raw) {
 			t.Errorf("summary contains raw %q", raw)

@@ -43,7 +43,7 @@ func Result() finding.Result {
 			},
 			{
 				RuleID: finding.RulePendingDeletion, Account: "444455556666", Region: "us-east-1",
-				KeyID: "mrk-5e6f", ARN: "arn:aws:kms:us-east-1:444455556666:key/mrk-5e6f", State: finding.StatePendingDeletion,
+				KeyID: "mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7", ARN: "arn:aws:kms:us-east-1:444455556666:key/mrk-5e6f0a1b2c3d4e5f60718293a4b5c6d7", State: finding.StatePendingDeletion,
 				DeletionDate: ScanTime.Add(6 * day), DaysLeft: 6, Severity: finding.SeverityHigh, UsageTracked: true,
 				TrackingStart: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 			},

@@ -1,6 +1,10 @@
-// Package awsfake is an httptest server speaking the AWS JSON 1.1 protocol for
-// the two calls moto_server lacks and deletion forensics needs: KMS
-// GetKeyLastUsage and CloudTrail LookupEvents. Requests and responses follow the
+// Package awsfake is the one emulation of the two calls moto_server lacks and
+// deletion forensics needs: KMS GetKeyLastUsage and CloudTrail LookupEvents,
+// spoken in the AWS JSON 1.1 protocol. Tests use it as an httptest server
+// (New); proxies in front of moto (faultproxy, latencyproxy and its command,
+// which the demo and the container proof run) put it in front of moto with
+// Server.Front, which also records every ScheduleKeyDeletion that passes
+// through as a CloudTrail event, so LookupEvents can say who scheduled a key. Requests and responses follow the
 // shapes of the AWS API references and of aws-sdk-go-v2's own serializers
 // (service/kms v1.62.4 request_snapshot, service/cloudtrail v1.56.0
 // serializers.go), so the real SDK clients talk to it unchanged.
@@ -119,6 +123,8 @@ type Server struct {
 	now      func() time.Time
 	pageSize int
 	usage    []KeyLastUsage
+	anyKey   *KeyLastUsage // answer for keys without their own usage; nil: NotFoundException
+	recorded int           // ScheduleKeyDeletion events recorded by Front
 	events   []Event
 	faults   []*Fault
 	requests []Request
@@ -127,11 +133,17 @@ type Server struct {
 // New starts a server on 127.0.0.1 and closes it when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{now: time.Now, pageSize: 50}
+	s := NewEmulator()
 	hs := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(hs.Close)
 	s.URL = hs.URL
 	return s
+}
+
+// NewEmulator returns a server without a listener, to be put in front of
+// another endpoint with Front. Its URL is empty.
+func NewEmulator() *Server {
+	return &Server{now: time.Now, pageSize: 50}
 }
 
 // Config returns an AWS config for region that talks to this server with
@@ -177,6 +189,15 @@ func (s *Server) SetKeyLastUsage(u KeyLastUsage) {
 		}
 	}
 	s.usage = append(s.usage, u)
+}
+
+// SetAnyKeyUsage makes GetKeyLastUsage answer u (with the requested key id)
+// for every key that has no usage of its own, instead of NotFoundException:
+// what a proxy in front of moto needs, since moto owns the keys.
+func (s *Server) SetAnyKeyUsage(u KeyLastUsage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anyKey = &u
 }
 
 // AddEvents adds CloudTrail events.
@@ -321,30 +342,41 @@ func (s *Server) getKeyLastUsage(region string, body []byte) (any, *apiError) {
 	}
 	id := keyIDOf(*in.KeyId)
 	for _, u := range s.usage {
-		if u.KeyID != id || (u.Region != "" && u.Region != region) {
-			continue
+		if u.KeyID == id && (u.Region == "" || u.Region == region) {
+			return usageOutput(u), nil
 		}
-		last := map[string]any{}
-		if u.Operation != "" {
-			last["Operation"] = u.Operation
-			last["Timestamp"] = epoch(u.Timestamp)
-			if u.CloudTrailEventID != "" {
-				last["CloudTrailEventId"] = u.CloudTrailEventID
-			}
-			if u.KMSRequestID != "" {
-				last["KmsRequestId"] = u.KMSRequestID
-			}
-		}
-		out := map[string]any{"KeyId": u.KeyID, "KeyLastUsage": last}
-		if !u.TrackingStartDate.IsZero() {
-			out["TrackingStartDate"] = epoch(u.TrackingStartDate)
-		}
-		if !u.KeyCreationDate.IsZero() {
-			out["KeyCreationDate"] = epoch(u.KeyCreationDate)
-		}
-		return out, nil
+	}
+	if s.anyKey != nil {
+		u := *s.anyKey
+		u.KeyID = id
+		return usageOutput(u), nil
 	}
 	return nil, &apiError{http.StatusBadRequest, "NotFoundException", fmt.Sprintf("Key '%s' does not exist", *in.KeyId)}
+}
+
+// usageOutput is the GetKeyLastUsage response for u: KeyCreationDate, KeyId,
+// KeyLastUsage{CloudTrailEventId, KmsRequestId, Operation, Timestamp},
+// TrackingStartDate (epoch seconds).
+func usageOutput(u KeyLastUsage) map[string]any {
+	last := map[string]any{}
+	if u.Operation != "" {
+		last["Operation"] = u.Operation
+		last["Timestamp"] = epoch(u.Timestamp)
+		if u.CloudTrailEventID != "" {
+			last["CloudTrailEventId"] = u.CloudTrailEventID
+		}
+		if u.KMSRequestID != "" {
+			last["KmsRequestId"] = u.KMSRequestID
+		}
+	}
+	out := map[string]any{"KeyId": u.KeyID, "KeyLastUsage": last}
+	if !u.TrackingStartDate.IsZero() {
+		out["TrackingStartDate"] = epoch(u.TrackingStartDate)
+	}
+	if !u.KeyCreationDate.IsZero() {
+		out["KeyCreationDate"] = epoch(u.KeyCreationDate)
+	}
+	return out
 }
 
 type lookupInput struct {
@@ -468,25 +500,18 @@ func (s *Server) lookupEvents(region string, body []byte) (any, *apiError) {
 	return out, nil
 }
 
+// matches reports whether e has value for the lookup attribute key.
 func matches(e Event, key, value string) bool {
-	switch key {
-	case "EventId":
-		return e.EventID == value
-	case "EventName":
-		return e.EventName == value
-	case "ReadOnly":
-		return e.ReadOnly == value
-	case "Username":
-		return e.Username == value
-	case "EventSource":
-		return e.EventSource == value
-	case "AccessKeyId":
-		return e.AccessKeyID == value
-	case "ResourceType", "ResourceName":
-		for _, r := range e.Resources {
-			if (key == "ResourceType" && r.ResourceType == value) || (key == "ResourceName" && r.ResourceName == value) {
-				return true
-			}
+	fields := map[string]string{
+		"EventId": e.EventID, "EventName": e.EventName, "ReadOnly": e.ReadOnly,
+		"Username": e.Username, "EventSource": e.EventSource, "AccessKeyId": e.AccessKeyID,
+	}
+	if v, ok := fields[key]; ok {
+		return v == value
+	}
+	for _, r := range e.Resources {
+		if (key == "ResourceType" && r.ResourceType == value) || (key == "ResourceName" && r.ResourceName == value) {
+			return true
 		}
 	}
 	return false
@@ -557,4 +582,103 @@ func keyIDOf(ref string) string {
 
 func requestID(n int) string {
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+}
+
+// TargetScheduleKeyDeletion is the call Front watches on its way to moto.
+const TargetScheduleKeyDeletion = "TrentService.ScheduleKeyDeletion"
+
+// ControlKeyLastUsage is the path where Front accepts a KeyLastUsage as JSON
+// (POST; field names as in the Go struct, times in RFC 3339): how a script
+// marks a key as used after seeding it.
+const ControlKeyLastUsage = "/__awsfake/key-last-usage"
+
+// maxRequest bounds the ScheduleKeyDeletion request and control bodies Front
+// reads.
+const maxRequest = 1 << 16
+
+// Front returns a handler that answers GetKeyLastUsage and LookupEvents (and
+// ControlKeyLastUsage) itself and passes every other request to next (moto).
+// A ScheduleKeyDeletion that next answers with 200 is recorded as a
+// CloudTrail event in the shape of the KMS Developer Guide's example, by the
+// IAM user named after the request's access key id, so LookupEvents finds
+// who scheduled every key scheduled through the front.
+func (s *Server) Front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch target := r.Header.Get("X-Amz-Target"); {
+		case r.URL.Path == ControlKeyLastUsage:
+			s.control(w, r)
+		case target == TargetGetKeyLastUsage || target == TargetLookupEvents || target == TargetLookupEventsFullName:
+			s.serve(w, r)
+		case target == TargetScheduleKeyDeletion:
+			s.watchSchedule(w, r, next)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	var u KeyLastUsage
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&u); err != nil || u.KeyID == "" {
+		http.Error(w, fmt.Sprintf("want a KeyLastUsage with a KeyID: %v", err), http.StatusBadRequest)
+		return
+	}
+	s.SetKeyLastUsage(u)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// watchSchedule forwards a ScheduleKeyDeletion and records it when it
+// succeeded. Request: {"KeyId", "PendingWindowInDays"}; response: {"KeyId"
+// (AWS: the key ARN; moto: as sent), "DeletionDate", ...}.
+func (s *Server) watchSchedule(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	reqBody, err := io.ReadAll(io.LimitReader(r.Body, maxRequest))
+	if err != nil {
+		http.Error(w, "awsfake: read request: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+	if rec.Code != http.StatusOK {
+		return
+	}
+	var in struct {
+		KeyId               string
+		PendingWindowInDays *int
+	}
+	var out struct {
+		KeyId        string
+		DeletionDate *json.Number
+	}
+	if json.Unmarshal(reqBody, &in) != nil || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.DeletionDate == nil {
+		return // moto answers 200 without a DeletionDate when it ignores a window
+	}
+	region, akid, _ := credentialScope(r.Header.Get("Authorization"))
+	window := 30 // the API's default
+	if in.PendingWindowInDays != nil {
+		window = *in.PendingWindowInDays
+	}
+	keyARN := out.KeyId
+	if !strings.HasPrefix(keyARN, "arn:") {
+		keyARN = fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", region, DefaultAccount, keyIDOf(in.KeyId))
+	}
+	s.mu.Lock()
+	s.recorded++
+	eventID := fmt.Sprintf("5c4e0d3a-0000-4000-8000-%012d", s.recorded)
+	at := s.now().UTC().Truncate(time.Second)
+	s.mu.Unlock()
+	record := ScheduleKeyDeletionRecord(eventID, keyARN, "arn:aws:iam::"+DefaultAccount+":user/"+akid, at, window)
+	record.AccessKeyID = akid
+	s.AddEvents(record.Event())
 }

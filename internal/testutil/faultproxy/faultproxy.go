@@ -104,8 +104,9 @@ type Rule struct {
 	Code    string
 	Message string
 	Body    string
-	// Emulate marks a rule that stands in for an API the upstream lacks
-	// (moto has no GetKeyLastUsage): its answers are not counted as injected.
+	// Emulate marks a rule that stands in for an answer the upstream cannot
+	// give (an STS role moto does not know): its answers are not counted as
+	// injected. What moto lacks altogether goes through Proxy.SetFront.
 	Emulate bool
 
 	seen, hits int
@@ -130,10 +131,12 @@ type Proxy struct {
 	closeOnce sync.Once
 
 	mu       sync.Mutex
+	front    func(next http.Handler) http.Handler
 	rules    []*Rule
 	counts   map[Request]int
 	injected map[Request]int
 	total    int
+	faulted  int
 }
 
 // New starts a proxy on 127.0.0.1 forwarding to target (e.g. a moto_server
@@ -176,11 +179,20 @@ func (p *Proxy) SetRules(rules ...Rule) {
 	}
 }
 
+// SetFront puts front (e.g. awsfake.Server.Front, the one emulation of what
+// moto lacks) before the forwarding of every request no fault takes: rules
+// still come first, so a case can fault an emulated call.
+func (p *Proxy) SetFront(front func(next http.Handler) http.Handler) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.front = front
+}
+
 // ResetCounts zeroes the request counters.
 func (p *Proxy) ResetCounts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.counts, p.injected, p.total = map[Request]int{}, map[Request]int{}, 0
+	p.counts, p.injected, p.total, p.faulted = map[Request]int{}, map[Request]int{}, 0, 0
 }
 
 // Total returns the number of requests seen.
@@ -194,11 +206,7 @@ func (p *Proxy) Total() int {
 func (p *Proxy) Injected() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := 0
-	for _, c := range p.injected {
-		n += c
-	}
-	return n
+	return p.faulted
 }
 
 // Counts returns the requests seen per operation/region/service.
@@ -306,6 +314,7 @@ func (p *Proxy) pick(req Request) *Rule {
 		r.hits++
 		if r.Fault != None && !r.Emulate {
 			p.injected[req]++
+			p.faulted++
 		}
 		cp := *r
 		return &cp
@@ -338,7 +347,17 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case None:
-		p.forward(w, r, body, false)
+		p.mu.Lock()
+		front := p.front
+		p.mu.Unlock()
+		if front == nil {
+			p.forward(w, r, body, false)
+			return
+		}
+		front(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			p.forward(w, r, b, false)
+		})).ServeHTTP(w, r)
 	case Throttle:
 		writeError(w, r, req, http.StatusBadRequest, throttleCode(req), "Rate exceeded")
 	case ServerError:

@@ -6,9 +6,9 @@
 // query protocol used by STS and EC2).
 //
 // The plumbing is reusable: Operation names the AWS operation of a request,
-// Counter counts requests and connections, and Proxy.Intercept lets another
-// test double (a fault-injecting proxy, say) answer a request itself instead
-// of forwarding it.
+// Counter counts requests and connections, and Proxy.Front puts another test
+// double (awsfake's emulation of what moto lacks, say) in front of the
+// forwarding.
 package latencyproxy
 
 import (
@@ -163,16 +163,16 @@ type Proxy struct {
 	Delay time.Duration
 	// Counts is updated for every request except control requests.
 	Counts Counter
-	// Intercept, when set, is called (after the delay) for every request
-	// with its operation; if it returns true it has written the response and
-	// the request is not forwarded. A fault-injecting double plugs in here.
-	Intercept func(w http.ResponseWriter, r *http.Request, op string) bool
+	// Front, when set, wraps the forwarding handler (after the delay): it
+	// may answer a request itself or pass it on to next. awsfake.Server.Front
+	// plugs in here.
+	Front func(next http.Handler) http.Handler
 	// Trace records an Event per request (up to about a million), for a
 	// timeline of a run: when calls start, how many overlap, what the tail is.
 	Trace bool
 
 	once   sync.Once
-	proxy  *httputil.ReverseProxy
+	proxy  http.Handler
 	mu     sync.Mutex
 	events []Event
 }
@@ -239,9 +239,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p.Intercept != nil && p.Intercept(w, r, op) {
-		return
-	}
 	p.proxy.ServeHTTP(w, r)
 }
 
@@ -260,6 +257,9 @@ func (p *Proxy) init() {
 		http.Error(w, "latencyproxy: "+err.Error(), http.StatusBadGateway)
 	}
 	p.proxy = rp
+	if p.Front != nil {
+		p.proxy = p.Front(rp)
+	}
 }
 
 func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {

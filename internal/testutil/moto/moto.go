@@ -80,10 +80,16 @@ func (s *Server) Reset(t testing.TB) {
 // Config returns an AWS config for region that talks to this server with
 // static test credentials (default account 123456789012).
 func (s *Server) Config(region string) aws.Config {
+	return Config(s.URL, region)
+}
+
+// Config returns an AWS config for region that talks to the moto_server at
+// url (one a script started, say) with static test credentials.
+func Config(url, region string) aws.Config {
 	return aws.Config{
 		Region:           region,
 		Credentials:      credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint:     aws.String(s.URL),
+		BaseEndpoint:     aws.String(url),
 		RetryMaxAttempts: 2,
 	}
 }

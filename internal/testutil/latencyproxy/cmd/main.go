@@ -7,8 +7,11 @@
 // -addr-file once it accepts connections, and serves until SIGINT/SIGTERM or
 // -max-lifetime (a bound, so a forgotten proxy never outlives its benchmark).
 // Counters: GET <url>/__latencyproxy/counts, POST <url>/__latencyproxy/reset.
-// KMS GetKeyLastUsage, which moto 5.2.1 lacks, is answered by the proxy (after
-// the same delay) with "no use recorded" unless -answer-get-key-last-usage=false.
+// Unless -emulate=false, what moto 5.2.1 lacks is answered (after the same
+// delay) by awsfake, the tests' one emulation: KMS GetKeyLastUsage ("no use
+// recorded" since -tracking-age ago, or what was POSTed to
+// /__awsfake/key-last-usage) and CloudTrail LookupEvents (the
+// ScheduleKeyDeletion calls that went through this proxy).
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/awsfake"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/latencyproxy"
 )
 
@@ -37,7 +41,8 @@ func run() int {
 		addrFile = flag.String("addr-file", "", "write the proxy's base URL to this file once listening")
 		lifetime = flag.Duration("max-lifetime", 2*time.Hour, "exit after this long whatever happens")
 		trace    = flag.Bool("trace", false, "record every request's start and end (GET <url>/__latencyproxy/trace)")
-		lastUse  = flag.Bool("answer-get-key-last-usage", true, "answer KMS GetKeyLastUsage (which moto lacks) with \"no use recorded\" instead of forwarding it")
+		emulate  = flag.Bool("emulate", true, "answer KMS GetKeyLastUsage and CloudTrail LookupEvents (which moto lacks) with awsfake instead of forwarding them")
+		tracking = flag.Duration("tracking-age", 90*24*time.Hour, "with -emulate: how long before now usage tracking started for keys with no recorded use")
 	)
 	flag.Parse()
 	u, err := url.Parse(*target)
@@ -51,8 +56,10 @@ func run() int {
 	}
 	p := latencyproxy.New(u, *delay)
 	p.Trace = *trace
-	if *lastUse {
-		p.Intercept = latencyproxy.AnswerGetKeyLastUsage(time.Now, 90*24*time.Hour)
+	if *emulate {
+		fake := awsfake.NewEmulator()
+		fake.SetAnyKeyUsage(awsfake.KeyLastUsage{TrackingStartDate: time.Now().Add(-*tracking)})
+		p.Front = fake.Front
 	}
 	srv, err := latencyproxy.Start(*listen, p)
 	if err != nil {

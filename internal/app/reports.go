@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/workflow"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/annotations"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/sarif"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/summary"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/text"
+)
+
+// writeReports sends the one result to every sink: the log, the table, the
+// local report files, GitHub, and the runner's file commands. A sink that
+// fails is logged; the others are still written.
+func writeReports(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result, workspace string) {
+	logProblems(log, *res)
+	log.Raw(text.Render(*res))
+
+	outputs := resultOutputs(*res)
+	if s.ReportJSON != "" && writeJSONReport(d, s, log, *res) {
+		outputs["report-json"] = s.ReportJSON
+	}
+	if s.SARIFFile != "" && writeSARIFReport(d, s, log, *res, workspace) {
+		outputs["sarif-file"] = s.SARIFFile
+	}
+	publish(ctx, d, s, log, *res)
+	if log.InActions() {
+		if err := annotations.Write(log.Writer(), *res, annotations.Options{}); err != nil {
+			log.Warningf("annotations: %v", err)
+		}
+	}
+	writeStepFiles(d, log, *res, outputs)
+}
+
+// logProblems puts every warning and every target that could not be scanned
+// in the log.
+func logProblems(log *console.Console, res finding.Result) {
+	for _, w := range res.Warnings {
+		log.Warningf("%s", w)
+	}
+	for _, e := range res.Errors {
+		where := e.Account
+		if e.Region != "" {
+			where += "/" + e.Region
+		}
+		log.Warningf("could not scan %s (%s): %s", where, e.Stage, e.Message)
+	}
+}
+
+// resultOutputs are the step outputs every run sets: the verdict and counts.
+func resultOutputs(res finding.Result) map[string]string {
+	outputs := map[string]string{"result": report.Verdict(res)}
+	t := report.Count(res)
+	for _, sev := range finding.Severities {
+		outputs[sev.String()] = strconv.Itoa(t.BySeverity[sev])
+	}
+	outputs["allowlisted"] = strconv.Itoa(t.Allowlisted)
+	outputs["total"] = strconv.Itoa(t.Total)
+	return outputs
+}
+
+// writeJSONReport writes the JSON report and reports whether it did. A
+// failure is logged as an error but does not change the exit code.
+func writeJSONReport(d Deps, s config.Settings, log *console.Console, res finding.Result) bool {
+	data, err := jsonreport.Marshal(res, d.Version)
+	if err == nil {
+		err = writeFile(s.ReportJSON, data)
+	}
+	if err != nil {
+		log.Errorf("write JSON report %s: %v", s.ReportJSON, err)
+		return false
+	}
+	log.Infof("JSON report: %s", s.ReportJSON)
+	return true
+}
+
+// writeSARIFReport writes the SARIF report and reports whether it did. A
+// failure is logged as an error but does not change the exit code.
+func writeSARIFReport(d Deps, s config.Settings, log *console.Console, res finding.Result, workspace string) bool {
+	opts := sarif.Options{
+		ToolVersion:  d.Version,
+		Category:     s.Category,
+		FallbackFile: sarif.ChooseFallbackFile(workspace, s.ConfigPath, d.Getenv("GITHUB_WORKFLOW_REF")),
+	}
+	if err := sarif.WriteFile(s.SARIFFile, res, opts); err != nil {
+		log.Errorf("write SARIF report %s: %v", s.SARIFFile, err)
+		return false
+	}
+	log.Infof("SARIF report: %s", s.SARIFFile)
+	return true
+}
+
+// writeStepFiles appends the job summary and the step outputs to the files
+// the runner names (GITHUB_STEP_SUMMARY, GITHUB_OUTPUT), when it names them.
+func writeStepFiles(d Deps, log *console.Console, res finding.Result, outputs map[string]string) {
+	if path := d.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		md := summary.Render(res, summary.Options{RunURL: github.RunURL(d.Getenv), ToolVersion: d.Version})
+		if err := workflow.AppendSummary(path, md); err != nil {
+			log.Warningf("%v", err)
+		}
+	}
+	if path := d.Getenv("GITHUB_OUTPUT"); path != "" {
+		var list []workflow.Output
+		for _, o := range config.Outputs {
+			if v, ok := outputs[o.Name]; ok {
+				list = append(list, workflow.Output{Name: o.Name, Value: v})
+			}
+		}
+		if err := workflow.WriteOutputs(path, list); err != nil {
+			log.Warningf("%v", err)
+		}
+	}
+}
+
+// writeFile writes data atomically enough for a report: to a temporary file
+// beside path, then renamed over it.
+func writeFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".kdg-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
