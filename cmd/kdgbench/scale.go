@@ -62,8 +62,8 @@ func (wf WorldFile) lim(op string, n int) float64 {
 	return math.Max(0, float64(n-q.Burst)) / q.Rate
 }
 
-// lowerBound computes the Bound of wf with or without CloudTrail lookups.
-func lowerBound(wf WorldFile, cloudTrail bool, runner int) Bound {
+// quotaBound computes the Bound of wf with or without CloudTrail lookups.
+func quotaBound(wf WorldFile, cloudTrail bool, runner int) Bound {
 	b := Bound{Runner: runner}
 	sts := wf.rtt(stsRegion)
 	member := map[string]bool{}
@@ -336,7 +336,7 @@ func scaleScenario(dir string, runner int, cliPerCall *float64) (scenarioResult,
 	}
 	full := scanWork(wf, nil)
 	cliEstimate := *cliPerCall * float64(full.Calls)
-	withCT, scanOnly := lowerBound(wf, true, runner), lowerBound(wf, false, runner)
+	withCT, scanOnly := quotaBound(wf, true, runner), quotaBound(wf, false, runner)
 	res.ratio = kdg.wall / withCT.Seconds
 	res.markdown = scaleMarkdown(wf, dir, []scaleRun{kdg, noct, boto, cli}, withCT, scanOnly, full, cliEstimate)
 	if res.ratio > 1.3 {

@@ -20,6 +20,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
 )
 
 // KMSAPI is the part of the KMS client the scan calls.
@@ -49,6 +50,15 @@ type Options struct {
 	// region that never answers fails on its own instead of holding the
 	// run until its overall timeout. Default DefaultCallTimeout.
 	CallTimeout time.Duration
+	// Pacer schedules the calls: per account and Region (calls in flight,
+	// requests per second, backoff on throttling) and in total. Nil: a total
+	// cap of Concurrency alone.
+	Pacer *pace.Pacer
+	// Evidence, when set, is called once for each target with findings,
+	// with them, while the target's aliases and tags are read and the other
+	// targets are still being scanned. It may set any field of the findings
+	// but Aliases and Tags, and returns warnings.
+	Evidence func(ctx context.Context, findings []finding.Finding) []string
 }
 
 // DefaultCallTimeout is the default bound of one AWS operation.
@@ -78,7 +88,11 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
 	}
-	s := &scanner{opts: opts, pool: newCallPool(opts.Concurrency, opts.CallTimeout)}
+	pool := newCallPool(opts.Concurrency, opts.CallTimeout)
+	if opts.Pacer != nil {
+		pool = newPacedPool(opts.Pacer, opts.CallTimeout)
+	}
+	s := &scanner{opts: opts, pool: pool}
 	results := make([]targetResult, len(targets))
 	// Target goroutines only list and wait for slots; the calls themselves
 	// share s.pool. Bounding targets too keeps goroutines under 2 x
@@ -101,6 +115,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 		if r.warning != "" {
 			out.Warnings = append(out.Warnings, r.warning)
 		}
+		out.Warnings = append(out.Warnings, r.evidence...)
 		out.Errors = append(out.Errors, r.keyErrs...)
 		if r.err != nil {
 			out.Errors = append(out.Errors, *r.err)
@@ -130,6 +145,7 @@ type targetResult struct {
 	err      *finding.ScanError  // the target as a whole could not be scanned
 	keyErrs  []finding.ScanError // single keys that could not be read; the rest was
 	warning  string
+	evidence []string // Options.Evidence's warnings
 }
 
 // maxKeyErrors bounds the per-key errors kept for one target; the rest are
@@ -143,6 +159,7 @@ type targetScan struct {
 	res     targetResult
 	deniedN int
 	failed  *finding.ScanError
+	listed  int // keys ListKeys returned
 }
 
 func (ts *targetScan) fail(stage string, err error) {
@@ -189,7 +206,16 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 	// Findings already made are kept: a partial region is still evidence.
 	res.err = ts.failed
 	if len(res.findings) > 0 {
-		warning, err := s.enrich(ctx, t, res.findings)
+		var wg sync.WaitGroup
+		if s.opts.Evidence != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res.evidence = s.opts.Evidence(ctx, res.findings)
+			}()
+		}
+		warning, err := s.enrich(ctx, t, res.findings, ts.listed)
+		wg.Wait()
 		if err != nil && res.err == nil {
 			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: awserr.Describe(err)}
 		}
@@ -205,7 +231,7 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 	var marker *string
 	for {
 		var page *kms.ListKeysOutput
-		err := s.pool.do(ctx, "ListKeys", func(ctx context.Context) (err error) {
+		err := s.pool.do(ctx, t, "ListKeys", func(ctx context.Context) (err error) {
 			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
 			return err
 		})
@@ -213,6 +239,7 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 			ts.fail("list-keys", err)
 			return
 		}
+		ts.listed += len(page.Keys)
 		for _, k := range page.Keys {
 			id := aws.ToString(k.KeyId)
 			if id == "" {
@@ -223,7 +250,7 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 				out, err = t.Client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
 				return err
 			}
-			if err := s.pool.spawn(ctx, wg, "DescribeKey", call, func(err error) { s.described(ts, id, out, err) }); err != nil {
+			if err := s.pool.spawn(ctx, wg, t, "DescribeKey", call, func(err error) { s.described(ts, id, out, err) }); err != nil {
 				return // the target failed or the run ended
 			}
 		}
@@ -304,41 +331,67 @@ func (s *scanner) classify(t Target, md *types.KeyMetadata) (*finding.Finding, b
 	return f, true
 }
 
-// enrich adds aliases (one paged ListAliases per target) and tags (one call per
-// finding) to the findings of a target. Tag failures are not fatal (tags are
-// context, not evidence) but are returned as one warning.
-func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (string, error) {
-	byKey := map[string][]string{}
-	var marker *string
-	for {
-		var page *kms.ListAliasesOutput
-		err := s.pool.do(ctx, "ListAliases", func(ctx context.Context) (err error) {
-			page, err = t.Client.ListAliases(ctx, &kms.ListAliasesInput{Marker: marker, Limit: aws.Int32(100)})
-			return err
-		})
-		if err != nil {
-			return "", err
-		}
-		for _, a := range page.Aliases {
-			if id := aws.ToString(a.TargetKeyId); id != "" {
-				byKey[id] = append(byKey[id], aws.ToString(a.AliasName))
-			}
-		}
-		if !page.Truncated || page.NextMarker == nil || aws.ToString(page.NextMarker) == aws.ToString(marker) {
-			break
-		}
-		marker = page.NextMarker
-	}
+// enrich adds aliases and tags to the findings of a target, both at once:
+// ListResourceTags per finding, and aliases by whichever makes fewer calls:
+// ListAliases with KeyId per finding, or one ListAliases walk of the Region
+// (100 aliases a page; a Region holds about as many aliases as keys, so
+// listed/100 pages, at least one). Tag failures are not fatal (tags are
+// context, not evidence) but are returned as one warning; an alias failure is
+// the target's error.
+func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding, listed int) (string, error) {
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		failed   int
-		firstErr error
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		tagsFailed       int
+		tagErr, aliasErr error
 	)
+	aliasFailed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if aliasErr == nil {
+			aliasErr = err
+		}
+	}
+	perKey := len(fs) <= max(1, (listed+99)/100)
+	if !perKey {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			byKey, err := s.aliases(ctx, t)
+			if err != nil {
+				aliasFailed(err)
+				return
+			}
+			for i := range fs {
+				fs[i].Aliases = byKey[fs[i].KeyID]
+			}
+		}()
+	}
 	for i := range fs {
 		f := &fs[i]
-		f.Aliases = byKey[f.KeyID]
-		sort.Strings(f.Aliases)
+		if perKey {
+			in := &kms.ListAliasesInput{KeyId: aws.String(f.KeyID), Limit: aws.Int32(100)}
+			var page *kms.ListAliasesOutput
+			call := func(ctx context.Context) (err error) {
+				page, err = t.Client.ListAliases(ctx, in)
+				return err
+			}
+			done := func(err error) {
+				var byKey map[string][]string
+				if err == nil {
+					// More than a page of aliases for one key: read on here.
+					byKey, err = s.aliasPages(ctx, t, in, page)
+				}
+				if err != nil {
+					aliasFailed(err)
+					return
+				}
+				f.Aliases = byKey[f.KeyID]
+			}
+			if err := s.pool.spawn(ctx, &wg, t, "ListAliases", call, done); err != nil {
+				aliasFailed(err)
+			}
+		}
 		var out *kms.ListResourceTagsOutput
 		call := func(ctx context.Context) (err error) {
 			out, err = t.Client.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(f.KeyID)})
@@ -347,24 +400,62 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (s
 		done := func(err error) {
 			if err != nil {
 				mu.Lock()
-				failed++
-				if firstErr == nil {
-					firstErr = err
+				tagsFailed++
+				if tagErr == nil {
+					tagErr = err
 				}
 				mu.Unlock()
 				return
 			}
 			s.keepTags(f, out)
 		}
-		if err := s.pool.spawn(ctx, &wg, "ListResourceTags", call, done); err != nil {
+		if err := s.pool.spawn(ctx, &wg, t, "ListResourceTags", call, done); err != nil {
 			done(err)
 		}
 	}
 	wg.Wait()
-	if failed > 0 {
-		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", failed, t.Account, t.Region, awserr.Describe(firstErr)), nil
+	for i := range fs {
+		sort.Strings(fs[i].Aliases)
+	}
+	if aliasErr != nil {
+		return "", aliasErr
+	}
+	if tagsFailed > 0 {
+		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", tagsFailed, t.Account, t.Region, awserr.Describe(tagErr)), nil
 	}
 	return "", nil
+}
+
+// aliases pages ListAliases of the whole Region and returns alias names by
+// target key id.
+func (s *scanner) aliases(ctx context.Context, t Target) (map[string][]string, error) {
+	return s.aliasPages(ctx, t, &kms.ListAliasesInput{Limit: aws.Int32(100)}, nil)
+}
+
+// aliasPages reads the pages of in, starting with page when it is already
+// read, and returns alias names by target key id.
+func (s *scanner) aliasPages(ctx context.Context, t Target, in *kms.ListAliasesInput, page *kms.ListAliasesOutput) (map[string][]string, error) {
+	byKey := map[string][]string{}
+	for {
+		if page == nil {
+			err := s.pool.do(ctx, t, "ListAliases", func(ctx context.Context) (err error) {
+				page, err = t.Client.ListAliases(ctx, in)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, a := range page.Aliases {
+			if id := aws.ToString(a.TargetKeyId); id != "" {
+				byKey[id] = append(byKey[id], aws.ToString(a.AliasName))
+			}
+		}
+		if !page.Truncated || page.NextMarker == nil || aws.ToString(page.NextMarker) == aws.ToString(in.Marker) {
+			return byKey, nil
+		}
+		in.Marker, page = page.NextMarker, nil
+	}
 }
 
 // keepTags copies at most MaxTagsPerKey tags (untrusted, unbounded) to f.
