@@ -65,8 +65,7 @@ func Run(ctx context.Context, d Deps) int {
 		log.Errorf("bad configuration: %v", err)
 		return ExitBadConfig
 	}
-	scanTargets(runCtx, settings, log, targets, &res)
-	gatherEvidence(runCtx, settings, log, clients, &res)
+	scanTargets(runCtx, settings, log, targets, clients, &res)
 	applyPolicy(settings, &res)
 	remediateFindings(runCtx, settings, log, clients, &res)
 	workspace := workflow.Workspace(d.Getenv)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/forensics"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/remediate"
 )
 
@@ -75,6 +77,32 @@ func (c *clientCache) forensics(account, region string) (forensics.KeyUsageAPI, 
 		return nil, nil
 	}
 	return k, ct
+}
+
+// pacedForensics is forensics' clients with GetKeyLastUsage under the
+// pacer, as the scan's KMS calls are (CloudTrail has forensics' own pacing).
+func (c *clientCache) pacedForensics(p *pace.Pacer) forensics.Clients {
+	return func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
+		k, ct := c.forensics(account, region)
+		if k == nil {
+			return nil, nil
+		}
+		return pacedUsage{api: k, pacer: p, account: account, region: region}, ct
+	}
+}
+
+type pacedUsage struct {
+	api             forensics.KeyUsageAPI
+	pacer           *pace.Pacer
+	account, region string
+}
+
+func (u pacedUsage) GetKeyLastUsage(ctx context.Context, in *kms.GetKeyLastUsageInput, optFns ...func(*kms.Options)) (out *kms.GetKeyLastUsageOutput, err error) {
+	err = u.pacer.Do(ctx, u.account, u.region, "GetKeyLastUsage", func(ctx context.Context) error {
+		out, err = u.api.GetKeyLastUsage(ctx, in, optFns...)
+		return err
+	})
+	return out, err
 }
 
 func (c *clientCache) remediate(account, region string) remediate.KMSAPI {

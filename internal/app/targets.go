@@ -21,6 +21,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
 )
 
@@ -61,8 +62,9 @@ func resolveAccounts(ctx context.Context, d Deps, s config.Settings, log *consol
 	// writer is the console's, which serialises every log write.
 	oidc := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(log.Writer()))
 	return creds.Resolve(ctx, base, creds.Options{
-		Identity:    s.Identity,
-		Concurrency: min(s.MaxConcurrency, 8),
+		Identity: s.Identity,
+		// AssumeRole is paced under STS's rate by creds itself.
+		Concurrency: s.MaxConcurrency,
 	}, creds.Deps{OIDC: oidc, Mask: log.Mask})
 }
 
@@ -125,6 +127,10 @@ func awsOptions(s config.Settings, d Deps) []func(*awsconfig.LoadOptions) error 
 	}
 	if d.HTTPClient != nil {
 		opts = append(opts, awsconfig.WithHTTPClient(d.HTTPClient))
+	} else {
+		// Room for max-concurrency connections: the SDK's default keeps 10
+		// per host and would reconnect (TCP and TLS) beyond that.
+		opts = append(opts, awsconfig.WithHTTPClient(pace.HTTPClient(s.MaxConcurrency)))
 	}
 	if d.Getenv("AWS_REGION") == "" && d.Getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, awsconfig.WithRegion(defaultRegion(s)))
