@@ -37,8 +37,9 @@ func scanTargets(ctx context.Context, s config.Settings, log *console.Console, t
 				RecentUseDays: recentUseDays(s.RecentUseDays),
 				CloudTrail:    s.CloudTrail,
 				Concurrency:   s.MaxConcurrency,
-				// Paced a little under the quota, as the pacer paces KMS.
-				LookupsPerSecond: forensics.DefaultLookupsPerSecond * pace.Headroom,
+				// A tenth under the quota: calls that bunch on their way
+				// must not be throttled (each throttling costs a second).
+				LookupsPerSecond: forensics.DefaultLookupsPerSecond * 0.9,
 			})
 		}
 	}

@@ -246,7 +246,9 @@ func (t *target) limiter(op string, rates map[string]float64) *rate.Limiter {
 		if !ok || r <= 0 {
 			l = rate.NewLimiter(rate.Inf, 1)
 		} else {
-			l = rate.NewLimiter(rate.Limit(r*Headroom*t.factor), max(1, int(r/20)))
+			// A small burst (a hundredth of a second's quota): calls that
+			// bunch on their way must not meet AWS's bucket empty.
+			l = rate.NewLimiter(rate.Limit(r*Headroom*t.factor), max(1, int(r/100)))
 		}
 		t.limiters[op] = l
 	}
