@@ -251,3 +251,44 @@ func (r *Region) index() {
 func (k *Key) scheduledAt() time.Time {
 	return k.DeletionDate.AddDate(0, 0, -k.WindowDays)
 }
+
+// NewWorld returns a world of the base account alone, with no keys, for
+// tests that add their own (AddKeys).
+func NewWorld(base string, regions []string, now time.Time) *World {
+	w := &World{Base: base, Regions: append([]string(nil), regions...), Accounts: map[string]*Account{}, Now: now.UTC().Truncate(time.Second)}
+	sort.Strings(w.Regions)
+	w.Accounts[base] = &Account{ID: base, Regions: map[string]*Region{}}
+	return w
+}
+
+// AddKeys adds n keys to account (created as a member when new) in region,
+// the first pending of them pending deletion, each with one alias when
+// aliased, and returns them.
+func (w *World) AddKeys(seed uint64, account, region string, n, pending int, aliased bool) []Key {
+	a := w.Accounts[account]
+	if a == nil {
+		a = &Account{ID: account, Regions: map[string]*Region{}}
+		w.Accounts[account] = a
+		w.Members = append(w.Members, account)
+		sort.Strings(w.Members)
+	}
+	g := &generator{w: w, rng: rand.New(rand.NewPCG(seed, 1))}
+	reg := a.Regions[region]
+	if reg == nil {
+		reg = &Region{Name: region}
+		a.Regions[region] = reg
+	}
+	first := len(reg.Keys)
+	for i := range n {
+		k := Key{ID: g.uuid(), State: "Enabled", Created: w.Now.AddDate(0, -1, 0)}
+		if i < pending {
+			g.pend(&k)
+		}
+		reg.Keys = append(reg.Keys, k)
+		if aliased {
+			reg.Aliases = append(reg.Aliases, Alias{Name: "alias/" + k.ID[:8], TargetKeyID: k.ID, Created: k.Created})
+		}
+	}
+	reg.index()
+	return reg.Keys[first:]
+}
