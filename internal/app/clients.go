@@ -18,14 +18,14 @@ import (
 // first use, from the account's credentials. Findings carry the account ID
 // that KMS reported, which is the key here.
 type clientCache struct {
-	mu       sync.Mutex
-	configs  map[string]aws.Config
-	kmsByKey map[string]*kms.Client
-	ctByKey  map[string]*cloudtrail.Client
+	mu        sync.Mutex
+	configs   map[string]aws.Config
+	kmsByAcct map[string]*kms.Client
+	ctByKey   map[string]*cloudtrail.Client
 }
 
 func newClientCache(accounts []creds.Account) *clientCache {
-	c := &clientCache{configs: map[string]aws.Config{}, kmsByKey: map[string]*kms.Client{}, ctByKey: map[string]*cloudtrail.Client{}}
+	c := &clientCache{configs: map[string]aws.Config{}, kmsByAcct: map[string]*kms.Client{}, ctByKey: map[string]*cloudtrail.Client{}}
 	for _, a := range accounts {
 		c.configs[a.ID] = a.Config
 	}
@@ -37,20 +37,22 @@ func (c *clientCache) config(account string) (aws.Config, bool) {
 	return cfg, ok
 }
 
-func (c *clientCache) kms(account, region string) *kms.Client {
+// kms is the account's KMS client used in region. An account has one KMS
+// client for all its Regions, the Region set per call: a client per account
+// and Region (17,000 for 1,000 accounts) held about 80 MB.
+func (c *clientCache) kms(account, region string) *regionalKMS {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := account + "/" + region
-	if cl, ok := c.kmsByKey[k]; ok {
-		return cl
-	}
-	cfg, ok := c.config(account)
+	cl, ok := c.kmsByAcct[account]
 	if !ok {
-		return nil
+		cfg, ok := c.config(account)
+		if !ok {
+			return nil
+		}
+		cl = kms.NewFromConfig(cfg)
+		c.kmsByAcct[account] = cl
 	}
-	cl := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Region = region })
-	c.kmsByKey[k] = cl
-	return cl
+	return &regionalKMS{c: cl, region: region}
 }
 
 func (c *clientCache) cloudtrail(account, region string) *cloudtrail.Client {
@@ -110,4 +112,42 @@ func (c *clientCache) remediate(account, region string) remediate.KMSAPI {
 		return k
 	}
 	return nil
+}
+
+// regionalKMS is a KMS client bound to one Region.
+type regionalKMS struct {
+	c      *kms.Client
+	region string
+}
+
+func (r *regionalKMS) in(optFns []func(*kms.Options)) []func(*kms.Options) {
+	return append(optFns[:len(optFns):len(optFns)], func(o *kms.Options) { o.Region = r.region })
+}
+
+func (r *regionalKMS) ListKeys(ctx context.Context, in *kms.ListKeysInput, optFns ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
+	return r.c.ListKeys(ctx, in, r.in(optFns)...)
+}
+
+func (r *regionalKMS) DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	return r.c.DescribeKey(ctx, in, r.in(optFns)...)
+}
+
+func (r *regionalKMS) ListAliases(ctx context.Context, in *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error) {
+	return r.c.ListAliases(ctx, in, r.in(optFns)...)
+}
+
+func (r *regionalKMS) ListResourceTags(ctx context.Context, in *kms.ListResourceTagsInput, optFns ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error) {
+	return r.c.ListResourceTags(ctx, in, r.in(optFns)...)
+}
+
+func (r *regionalKMS) GetKeyLastUsage(ctx context.Context, in *kms.GetKeyLastUsageInput, optFns ...func(*kms.Options)) (*kms.GetKeyLastUsageOutput, error) {
+	return r.c.GetKeyLastUsage(ctx, in, r.in(optFns)...)
+}
+
+func (r *regionalKMS) CancelKeyDeletion(ctx context.Context, in *kms.CancelKeyDeletionInput, optFns ...func(*kms.Options)) (*kms.CancelKeyDeletionOutput, error) {
+	return r.c.CancelKeyDeletion(ctx, in, r.in(optFns)...)
+}
+
+func (r *regionalKMS) EnableKey(ctx context.Context, in *kms.EnableKeyInput, optFns ...func(*kms.Options)) (*kms.EnableKeyOutput, error) {
+	return r.c.EnableKey(ctx, in, r.in(optFns)...)
 }
