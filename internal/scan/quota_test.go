@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +107,26 @@ func TestEvidencePerTargetWithFindings(t *testing.T) {
 	sort.Strings(out.Warnings)
 	if len(out.Warnings) != 2 || out.Warnings[0] != "evidence for ap-south-1" {
 		t.Fatalf("warnings %v", out.Warnings)
+	}
+}
+
+// After every target's first ListKeys page, the targets with the most keys
+// are scanned first, so their evidence starts first.
+func TestTargetsWithMostKeysFirst(t *testing.T) {
+	w := awssim.NewWorld(awssim.BaseAccount, []string{"ap-south-1", "eu-west-1", "us-east-1"}, time.Now())
+	w.AddKeys(1, awssim.BaseAccount, "ap-south-1", 5, 1, false)
+	w.AddKeys(2, awssim.BaseAccount, "eu-west-1", 50, 1, false)
+	w.AddKeys(3, awssim.BaseAccount, "us-east-1", 20, 1, false)
+	targets, _ := simTargets(t, w)
+	var order []string
+	var mu sync.Mutex
+	Scan(context.Background(), targets, Options{Concurrency: 1, Evidence: func(_ context.Context, fs []finding.Finding) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, fs[0].Region)
+		return nil
+	}})
+	if strings.Join(order, ",") != "eu-west-1,us-east-1,ap-south-1" {
+		t.Fatalf("evidence order %v, want by keys: eu-west-1 (50), us-east-1 (20), ap-south-1 (5)", order)
 	}
 }

@@ -97,11 +97,21 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	// Target goroutines only list and wait for slots; the calls themselves
 	// share s.pool. Bounding targets too keeps goroutines under 2 x
 	// Concurrency in all.
+	// First every target's first ListKeys page, then the targets with the
+	// most keys first: their findings (and the evidence that takes longest,
+	// CloudTrail at 2 lookups a second per account and Region) start early
+	// instead of wherever their account falls in the list.
+	firsts := s.firstPages(ctx, targets)
+	order := make([]int, len(targets))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return firsts[order[a]].size() > firsts[order[b]].size() })
 	var g errgroup.Group
 	g.SetLimit(opts.Concurrency)
-	for i, t := range targets {
+	for _, i := range order {
 		g.Go(func() error {
-			results[i] = s.scanTarget(ctx, t)
+			results[i] = s.scanTarget(ctx, targets[i], firsts[i])
 			return nil
 		})
 	}
@@ -193,10 +203,46 @@ func (ts *targetScan) keyErrorsDone() {
 	}
 }
 
-func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
+// firstPage is a target's first ListKeys page, or why it could not be read.
+type firstPage struct {
+	page *kms.ListKeysOutput
+	err  error
+}
+
+func (f firstPage) size() int {
+	if f.page == nil {
+		return 0
+	}
+	if f.page.Truncated {
+		return len(f.page.Keys) + 1
+	}
+	return len(f.page.Keys)
+}
+
+// firstPages reads the first ListKeys page of every target through the
+// pool.
+func (s *scanner) firstPages(ctx context.Context, targets []Target) []firstPage {
+	out := make([]firstPage, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		var page *kms.ListKeysOutput
+		call := func(ctx context.Context) (err error) {
+			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
+			return err
+		}
+		done := func(err error) { out[i] = firstPage{page: page, err: err} }
+		if err := s.pool.spawn(ctx, &wg, t, "ListKeys", call, done); err != nil {
+			out[i] = firstPage{err: err}
+		}
+	}
+	wg.Wait()
+	return out
+}
+
+func (s *scanner) scanTarget(ctx context.Context, t Target, first firstPage) targetResult {
 	ts := &targetScan{t: t}
 	var wg sync.WaitGroup
-	s.listAndDescribe(ctx, ts, &wg)
+	s.listAndDescribe(ctx, ts, &wg, first)
 	wg.Wait()
 	ts.keyErrorsDone()
 	res := ts.res
@@ -226,15 +272,17 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 
 // listAndDescribe pages ListKeys and starts one DescribeKey per key, each
 // once the pool has a slot for it.
-func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.WaitGroup) {
+func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.WaitGroup, first firstPage) {
 	t := ts.t
 	var marker *string
 	for {
-		var page *kms.ListKeysOutput
-		err := s.pool.do(ctx, t, "ListKeys", func(ctx context.Context) (err error) {
-			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
-			return err
-		})
+		page, err := first.page, first.err
+		if marker != nil {
+			err = s.pool.do(ctx, t, "ListKeys", func(ctx context.Context) (err error) {
+				page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
+				return err
+			})
+		}
 		if err != nil {
 			ts.fail("list-keys", err)
 			return
