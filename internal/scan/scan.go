@@ -230,7 +230,14 @@ func (s *scanner) firstPages(ctx context.Context, targets []Target) []firstPage 
 			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
 			return err
 		}
-		done := func(err error) { out[i] = firstPage{page: page, err: err} }
+		done := func(err error) {
+			if page != nil {
+				// Keep what the scan reads, not the SDK's response metadata:
+				// 17,000 of those held 200 MB.
+				page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
+			}
+			out[i] = firstPage{page: page, err: err}
+		}
 		if err := s.pool.spawn(ctx, &wg, t, "ListKeys", call, done); err != nil {
 			out[i] = firstPage{err: err}
 		}
