@@ -17,9 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"golang.org/x/time/rate"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/wait"
 )
 
@@ -174,7 +174,7 @@ func (p *Pacer) run(ctx context.Context, t *target, op string, fn func(context.C
 		p.inFlight.Add(-1)
 		p.total.release()
 		t.sem.release()
-		if err == nil || !IsThrottle(err) {
+		if err == nil || !awserr.IsThrottling(err) {
 			t.succeeded(time.Since(start))
 			return err
 		}
@@ -196,15 +196,6 @@ func ctxErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
-}
-
-// IsThrottle reports whether err is AWS throttling (ThrottlingException,
-// Throttling, RequestLimitExceeded, TooManyRequestsException, ...).
-func IsThrottle(err error) bool {
-	if err == nil {
-		return false
-	}
-	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool()
 }
 
 func (p *Pacer) target(account, region string) *target {
