@@ -46,6 +46,7 @@ func runSim(args []string) error {
 	worldOut := fs.String("world-out", "", "write the WorldFile here")
 	lifetime := fs.Duration("max-lifetime", time.Hour, "exit after this long")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server here (until it exits)")
+	trace := fs.Bool("trace", false, "record every call for GET /__awssim/trace")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func runSim(args []string) error {
 			return err
 		}
 	}
-	srv := awssim.New(w, awssim.Options{})
+	srv := awssim.New(w, awssim.Options{Trace: *trace})
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -10,6 +10,7 @@
 package pace
 
 import (
+	"container/heap"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -108,6 +109,14 @@ func New(opts Options) *Pacer {
 // Total is the total cap.
 func (p *Pacer) Total() int { return p.opts.Total }
 
+// SetPriority ranks the calls of account and region: when calls wait for a
+// slot of the total, those of higher priority go first. The scan gives each
+// account and Region its number of keys, so the biggest, whose evidence
+// takes longest, is not starved by thousands of small ones.
+func (p *Pacer) SetPriority(account, region string, priority int) {
+	p.target(account, region).priority.Store(int64(priority))
+}
+
 // Stats returns the counters.
 func (p *Pacer) Stats() Stats {
 	return Stats{Calls: p.calls.Load(), Throttled: p.throttled.Load(), MaxInFlight: p.maxInFlight.Load()}
@@ -151,10 +160,11 @@ func (p *Pacer) acquire(ctx context.Context, t *target, op string) error {
 	if err := t.limiter(op, p.opts.Rates).Wait(ctx); err != nil {
 		return ctxErr(ctx, err)
 	}
-	if err := t.sem.acquire(ctx); err != nil {
+	prio := int(t.priority.Load())
+	if err := t.sem.acquire(ctx, prio); err != nil {
 		return err
 	}
-	if err := p.total.acquire(ctx); err != nil {
+	if err := p.total.acquire(ctx, prio); err != nil {
 		t.sem.release()
 		return err
 	}
@@ -216,9 +226,10 @@ func (p *Pacer) target(account, region string) *target {
 
 // target is one account and Region.
 type target struct {
-	p     *Pacer
-	fixed bool
-	sem   *semaphore
+	p        *Pacer
+	fixed    bool
+	sem      *semaphore
+	priority atomic.Int64
 
 	mu       sync.Mutex
 	rtt      time.Duration // moving average of call latency
@@ -318,44 +329,85 @@ func (t *target) resize() {
 	t.sem.setLimit(n)
 }
 
-// semaphore is a counting semaphore whose limit can change, granting
-// waiters in order.
+// semaphore is a counting semaphore whose limit can change. Waiters are
+// granted by priority, highest first, and in order of arrival among equals.
 type semaphore struct {
 	mu      sync.Mutex
 	limit   int
 	used    int
-	waiters []chan struct{}
+	seq     int64
+	waiters waitHeap
+}
+
+type waiter struct {
+	ch       chan struct{}
+	priority int
+	seq      int64
+	index    int
+}
+
+// waitHeap orders waiters by priority (highest first), then arrival.
+type waitHeap []*waiter
+
+func (h waitHeap) Len() int { return len(h) }
+func (h waitHeap) Less(i, j int) bool {
+	if h[i].priority != h[j].priority {
+		return h[i].priority > h[j].priority
+	}
+	return h[i].seq < h[j].seq
+}
+func (h waitHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *waitHeap) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
+func (h *waitHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	*h = old[:len(old)-1]
+	w.index = -1
+	return w
 }
 
 func newSemaphore(limit int) *semaphore { return &semaphore{limit: limit} }
 
-func (s *semaphore) acquire(ctx context.Context) error {
+func (s *semaphore) acquire(ctx context.Context, priority int) error {
 	s.mu.Lock()
 	if s.used < s.limit && len(s.waiters) == 0 {
 		s.used++
 		s.mu.Unlock()
 		return nil
 	}
-	ch := make(chan struct{})
-	s.waiters = append(s.waiters, ch)
+	s.seq++
+	w := &waiter{ch: make(chan struct{}), priority: priority, seq: s.seq}
+	heap.Push(&s.waiters, w)
 	s.mu.Unlock()
 	select {
-	case <-ch:
+	case <-w.ch:
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for i, w := range s.waiters {
-			if w == ch {
-				s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
-				return ctx.Err()
-			}
+		if w.index >= 0 {
+			heap.Remove(&s.waiters, w.index)
+			return ctx.Err()
 		}
 		// Granted meanwhile: give the slot back.
 		s.used--
 		s.grant()
 		return ctx.Err()
 	}
+}
+
+// queued is the number of waiters.
+func (s *semaphore) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiters)
 }
 
 func (s *semaphore) release() {
@@ -374,9 +426,8 @@ func (s *semaphore) setLimit(n int) {
 
 func (s *semaphore) grant() {
 	for s.used < s.limit && len(s.waiters) > 0 {
-		ch := s.waiters[0]
-		s.waiters = s.waiters[1:]
+		w := heap.Pop(&s.waiters).(*waiter)
 		s.used++
-		close(ch)
+		close(w.ch)
 	}
 }

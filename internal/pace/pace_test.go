@@ -287,3 +287,40 @@ func TestHTTPClientKeepsConnectionsForTheTotal(t *testing.T) {
 		t.Fatalf("idle connections per host %d, in all %d; want 300", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
 	}
 }
+
+// Waiting calls of a higher-priority account and Region get the next slot
+// of the total first.
+func TestPriorityOrdersWaiters(t *testing.T) {
+	p := New(Options{Total: 1, Rates: map[string]float64{}})
+	p.SetPriority("big", "r", 1000)
+	release := make(chan struct{})
+	held := make(chan struct{})
+	go func() {
+		_ = p.Do(context.Background(), "x", "r", "X", func(context.Context) error { close(held); <-release; return nil })
+	}()
+	<-held
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	for i, acct := range []string{"small", "small", "big"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.Do(context.Background(), acct, "r", "X", func(context.Context) error {
+				mu.Lock()
+				order = append(order, acct)
+				mu.Unlock()
+				return nil
+			})
+		}()
+		// Let each queue before the next: big arrives last.
+		for p.total.queued() < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if order[0] != "big" {
+		t.Fatalf("grant order %v: the big account queued last but should go first", order)
+	}
+}

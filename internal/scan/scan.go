@@ -103,8 +103,9 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	// instead of wherever their account falls in the list.
 	firsts := s.firstPages(ctx, targets)
 	order := make([]int, len(targets))
-	for i := range order {
+	for i, t := range targets {
 		order[i] = i
+		s.pool.pacer.SetPriority(t.Account, t.Region, firsts[i].size())
 	}
 	sort.SliceStable(order, func(a, b int) bool { return firsts[order[a]].size() > firsts[order[b]].size() })
 	var g errgroup.Group

@@ -96,8 +96,9 @@ func DefaultRTT(region string) time.Duration {
 }
 
 // ControlPrefix is the path the server answers itself: GET
-// ControlPrefix+"counts" returns Counts as JSON, POST ControlPrefix+"reset"
-// zeroes them.
+// ControlPrefix+"counts" returns Counts as JSON, GET ControlPrefix+"trace"
+// the calls recorded with Options.Trace, POST ControlPrefix+"reset" zeroes
+// both.
 const ControlPrefix = "/__awssim/"
 
 // Options tune a Server. Zero values take the defaults.
@@ -107,6 +108,9 @@ type Options struct {
 	// Quotas by operation; default DefaultQuotas. An operation without a
 	// quota is never throttled.
 	Quotas map[string]Quota
+	// Trace records every call (operation, account, Region, start and end,
+	// status) for GET ControlPrefix+"trace": a timeline of a run.
+	Trace bool
 	// DefaultRegion is the Region of a call without a credential scope
 	// (AssumeRoleWithWebIdentity is unsigned); default us-east-1.
 	DefaultRegion string
@@ -125,6 +129,17 @@ type Server struct {
 	throttled map[string]int64
 	sessions  map[string]string // session access key -> assumed-role ARN
 	seq       atomic.Int64
+	trace     []TraceEvent
+}
+
+// TraceEvent is one call as the server saw it; times are Unix nanoseconds.
+type TraceEvent struct {
+	Op      string `json:"op"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	Start   int64  `json:"start"`
+	End     int64  `json:"end"`
+	Status  int    `json:"status"`
 }
 
 // Counts is a snapshot of a Server's counters.
@@ -168,6 +183,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.throttled = map[string]int64{}
 	s.limiters = map[string]*rate.Limiter{}
+	s.trace = nil
 }
 
 // maxBody bounds a request body; the calls served are small.
@@ -195,6 +211,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	start := time.Now()
 	c, ok := s.parse(r, body)
 	end := s.Calls.Begin(c.op)
 	defer end()
@@ -215,6 +232,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.write(w, s.seq.Add(1))
+	if s.opts.Trace {
+		s.mu.Lock()
+		if len(s.trace) < 1<<21 {
+			s.trace = append(s.trace, TraceEvent{Op: c.op, Account: c.account, Region: c.region, Start: start.UnixNano(), End: time.Now().UnixNano(), Status: resp.status})
+		}
+		s.mu.Unlock()
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -321,6 +345,12 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	case "counts":
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.Counts())
+	case "trace":
+		w.Header().Set("Content-Type", "application/json")
+		s.mu.Lock()
+		tr := append([]TraceEvent(nil), s.trace...)
+		s.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(tr)
 	case "reset":
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
