@@ -20,7 +20,7 @@ var version = "dev"
 // an organization's scan (1,000 accounts x 17 Regions, 1,024 calls in
 // flight) stays well under a small runner's memory, the garbage collector
 // working harder as the heap nears it.
-const memoryLimit = 160 << 20
+const memoryLimit = 200 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
