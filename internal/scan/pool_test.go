@@ -100,7 +100,8 @@ func TestOnePoolBoundsCallsAndGoroutines(t *testing.T) {
 	// goroutines the pool starts for keys still stay within its size.
 	pool := newCallPool(concurrency, time.Minute)
 	s := &scanner{opts: Options{Concurrency: concurrency, MaxTagsPerKey: 50}, pool: pool}
-	firsts := s.firstPages(context.Background(), targets)
+	firsts := make([]firstPage, len(targets))
+	s.firstPages(context.Background(), targets, firsts, make(chan int, len(targets)))
 	var wg sync.WaitGroup
 	for i, tg := range targets {
 		wg.Add(1)

@@ -110,23 +110,54 @@ func TestEvidencePerTargetWithFindings(t *testing.T) {
 	}
 }
 
-// After every target's first ListKeys page, the targets with the most keys
-// are scanned first, so their evidence starts first.
-func TestTargetsWithMostKeysFirst(t *testing.T) {
+// A target is scanned once its first ListKeys page is in; of the targets
+// waiting for a slot, the one with the most keys goes first, so its evidence
+// starts first.
+func TestWaitingTargetsWithMostKeysFirst(t *testing.T) {
 	w := awssim.NewWorld(awssim.BaseAccount, []string{"ap-south-1", "eu-west-1", "us-east-1"}, time.Now())
 	w.AddKeys(1, awssim.BaseAccount, "ap-south-1", 5, 1, false)
 	w.AddKeys(2, awssim.BaseAccount, "eu-west-1", 50, 1, false)
 	w.AddKeys(3, awssim.BaseAccount, "us-east-1", 20, 1, false)
-	targets, _ := simTargets(t, w)
+	targets, srv := simTargets(t, w)
 	var order []string
 	var mu sync.Mutex
+	// One target at a time: the first whose page is in (ap-south-1, listed
+	// first) holds the slot until the other two pages are in too.
 	Scan(context.Background(), targets, Options{Concurrency: 1, Evidence: func(_ context.Context, fs []finding.Finding) []string {
+		for srv.Counts().ByOperation["ListKeys"] < 3 {
+			time.Sleep(time.Millisecond)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		order = append(order, fs[0].Region)
 		return nil
 	}})
-	if strings.Join(order, ",") != "eu-west-1,us-east-1,ap-south-1" {
-		t.Fatalf("evidence order %v, want by keys: eu-west-1 (50), us-east-1 (20), ap-south-1 (5)", order)
+	if strings.Join(order, ",") != "ap-south-1,eu-west-1,us-east-1" {
+		t.Fatalf("evidence order %v, want ap-south-1 (first ready), then by keys: eu-west-1 (50), us-east-1 (20)", order)
 	}
+}
+
+// A Region that never answers ListKeys holds up only itself.
+func TestHungRegionHoldsOnlyItself(t *testing.T) {
+	w := awssim.NewWorld(awssim.BaseAccount, []string{"eu-west-1", "us-east-1"}, time.Now())
+	w.AddKeys(1, awssim.BaseAccount, "us-east-1", 3, 1, false)
+	targets, _ := simTargets(t, w)
+	targets[0].Client = hangingKMS{targets[0].Client}
+	// The run ends long before the per-call timeout (90 s) would.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	out := Scan(ctx, targets, Options{Concurrency: 4, Evidence: func(_ context.Context, fs []finding.Finding) []string {
+		return []string{"evidence for " + fs[0].Region + " while eu-west-1 hangs"}
+	}})
+	if len(out.Findings) != 1 || len(out.Errors) != 1 || out.Errors[0].Region != "eu-west-1" {
+		t.Fatalf("findings %v, errors %v: want us-east-1's finding and eu-west-1's error", out.Findings, out.Errors)
+	}
+}
+
+// hangingKMS never answers ListKeys until its context ends.
+type hangingKMS struct{ KMSAPI }
+
+func (h hangingKMS) ListKeys(ctx context.Context, _ *kms.ListKeysInput, _ ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }

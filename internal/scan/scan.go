@@ -5,6 +5,7 @@
 package scan
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -97,26 +98,21 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	// Target goroutines only list and wait for slots; the calls themselves
 	// share s.pool. Bounding targets too keeps goroutines under 2 x
 	// Concurrency in all.
-	// First every target's first ListKeys page, then the targets with the
-	// most keys first: their findings (and the evidence that takes longest,
-	// CloudTrail at 2 lookups a second per account and Region) start early
-	// instead of wherever their account falls in the list.
-	firsts := s.firstPages(ctx, targets)
-	order := make([]int, len(targets))
-	for i, t := range targets {
-		order[i] = i
-		s.pool.pacer.SetPriority(t.Account, t.Region, firsts[i].size())
-	}
-	sort.SliceStable(order, func(a, b int) bool { return firsts[order[a]].size() > firsts[order[b]].size() })
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for _, i := range order {
-		g.Go(func() error {
-			results[i] = s.scanTarget(ctx, targets[i], firsts[i])
-			return nil
-		})
-	}
-	_ = g.Wait()
+	//
+	// Every target's first ListKeys page is asked for at once; a target is
+	// scanned as soon as its page is in, and of those waiting for a target
+	// slot the one with the most keys goes first, its calls outranking the
+	// others' in the pool: its findings, and the evidence that takes
+	// longest (CloudTrail, 2 lookups a second per account and Region),
+	// start early instead of wherever its account falls in the list. A
+	// Region that never answers holds up only itself.
+	firsts := make([]firstPage, len(targets))
+	ready := make(chan int, len(targets))
+	go func() {
+		s.firstPages(ctx, targets, firsts, ready)
+		close(ready)
+	}()
+	s.dispatch(ctx, targets, firsts, ready, results)
 
 	var out Outcome
 	for i, r := range results {
@@ -221,9 +217,9 @@ func (f firstPage) size() int {
 }
 
 // firstPages reads the first ListKeys page of every target through the
-// pool.
-func (s *scanner) firstPages(ctx context.Context, targets []Target) []firstPage {
-	out := make([]firstPage, len(targets))
+// pool, sends each target's index to ready once its page is in, ranks the
+// target by its keys in the pool, and returns when every page is in.
+func (s *scanner) firstPages(ctx context.Context, targets []Target, out []firstPage, ready chan<- int) {
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		var page *kms.ListKeysOutput
@@ -238,13 +234,64 @@ func (s *scanner) firstPages(ctx context.Context, targets []Target) []firstPage 
 				page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
 			}
 			out[i] = firstPage{page: page, err: err}
+			s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
+			ready <- i
 		}
 		if err := s.pool.spawn(ctx, &wg, t, "ListKeys", call, done); err != nil {
 			out[i] = firstPage{err: err}
+			ready <- i
 		}
 	}
 	wg.Wait()
-	return out
+}
+
+// dispatch scans each target once its first page is ready, at most
+// Concurrency targets at once, the waiting target with the most keys first.
+func (s *scanner) dispatch(ctx context.Context, targets []Target, firsts []firstPage, ready <-chan int, results []targetResult) {
+	var g errgroup.Group
+	g.SetLimit(s.opts.Concurrency)
+	freed := make(chan struct{}, len(targets))
+	waiting := &bySize{firsts: firsts}
+	for ready != nil || waiting.Len() > 0 {
+		if waiting.Len() > 0 {
+			i := waiting.idx[0]
+			if g.TryGo(func() error {
+				results[i] = s.scanTarget(ctx, targets[i], firsts[i])
+				freed <- struct{}{}
+				return nil
+			}) {
+				heap.Pop(waiting)
+				continue
+			}
+		}
+		select {
+		case i, ok := <-ready:
+			if !ok {
+				ready = nil
+				continue
+			}
+			heap.Push(waiting, i)
+		case <-freed:
+		}
+	}
+	_ = g.Wait()
+}
+
+// bySize is a heap of target indexes, the most keys first.
+type bySize struct {
+	firsts []firstPage
+	idx    []int
+}
+
+func (h *bySize) Len() int           { return len(h.idx) }
+func (h *bySize) Less(a, b int) bool { return h.firsts[h.idx[a]].size() > h.firsts[h.idx[b]].size() }
+func (h *bySize) Swap(a, b int)      { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
+func (h *bySize) Push(x any)         { h.idx = append(h.idx, x.(int)) }
+func (h *bySize) Pop() any {
+	n := len(h.idx) - 1
+	x := h.idx[n]
+	h.idx = h.idx[:n]
+	return x
 }
 
 func (s *scanner) scanTarget(ctx context.Context, t Target, first firstPage) targetResult {
