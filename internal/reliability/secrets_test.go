@@ -40,8 +40,10 @@ func secretSuite(t *testing.T, rec *recorder) {
 		t.Parallel()
 		secretsInAction(t, rec, srv, now)
 	})
+	// Not parallel: it runs to its end here, before the action case (paused
+	// until this function returns) cancels a deletion in the same moto;
+	// racing it, the CLI sometimes saw one pending key of two.
 	t.Run("CLI: token from the environment", func(t *testing.T) {
-		t.Parallel()
 		secretsInCLI(t, rec, srv, now)
 	})
 }
