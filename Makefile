@@ -1,5 +1,5 @@
 # The few targets a newcomer needs; each is a one-liner over scripts/.
-.PHONY: demo test lint bench build
+.PHONY: demo test lint bench bench-scale build
 
 build: ## Build the binary ./kms-deletion-gate
 	go build -o kms-deletion-gate .
@@ -15,3 +15,6 @@ lint: ## gofmt, go vet, golangci-lint, action/workflow/Dockerfile validators
 
 bench: ## Benchmark against the AWS CLI procedure and the lower bound
 	bash scripts/bench.sh
+
+bench-scale: ## Organization scale against the quotas: kdg vs boto3 and the AWS CLI, and the lower bound
+	bash scripts/bench-scale.sh

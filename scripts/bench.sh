@@ -30,7 +30,7 @@ RTT_MS=${BENCH_RTT_MS:-30}
 CLI_KEYS=${BENCH_CLI_KEYS:-25}
 GO_BENCH=${BENCH_GO:-1}
 GO_BENCHTIME=${BENCH_GO_BENCHTIME:-3x}
-DEFAULT_CONCURRENCY=16 # kdg's max-concurrency default (internal/config/inputs.go)
+DEFAULT_CONCURRENCY=1024 # kdg's max-concurrency default (internal/config/inputs.go)
 WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/kdg-bench.XXXXXX")}
 mkdir -p "$WORK"/{bin,a,b,c}
 

@@ -7,6 +7,8 @@
 //	kdgbench seed       -endpoint URL -regions us-east-1,eu-west-1 -keys 250 -out manifest.json
 //	kdgbench throughput -endpoint URL -region us-east-1 -concurrency 16 -duration 3s -out throughput.json
 //	kdgbench report     -dir WORKDIR
+//	kdgbench sim        -scenario org|single -seed 1 -addr-file F -world-out world.json
+//	kdgbench scale-report -dir WORKDIR
 //
 // It talks only to the loopback endpoint it is given.
 package main
@@ -29,6 +31,10 @@ func main() {
 		err = runThroughput(os.Args[2:])
 	case "report":
 		err = runReport(os.Args[2:])
+	case "sim":
+		err = runSim(os.Args[2:])
+	case "scale-report":
+		err = runScaleReport(os.Args[2:])
 	default:
 		usage()
 		os.Exit(2)
@@ -40,5 +46,5 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: kdgbench seed|throughput|report [flags] (see -h of each)")
+	fmt.Fprintln(os.Stderr, "usage: kdgbench seed|throughput|report|sim|scale-report [flags] (see -h of each)")
 }

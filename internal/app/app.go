@@ -83,11 +83,11 @@ func Run(ctx context.Context, d Deps) int {
 		log.Errorf("bad configuration: %v", err)
 		return ExitBadConfig
 	}
-	scanTargets(runCtx, settings, log, targets, &res)
+	scanTargets(runCtx, settings, log, targets, clients, &res)
 	pr := newPRContext(d, settings)
 	deletions = settleRemovals(runCtx, log, pr, deletions, &res)
 	addPlanned(runCtx, settings, log, clients, deletions, &res)
-	gatherEvidence(runCtx, settings, log, clients, &res)
+	gatherEvidence(runCtx, settings, log, clients, &res) // planned deletions: scanned findings got theirs during the scan
 	locateInRepository(runCtx, workspace, d.IaC, &res)
 	scopeFindings(runCtx, settings, log, pr, &res)
 	locateRemoved(runCtx, log, pr, &res)

@@ -9,6 +9,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/forensics"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/iac"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/policy"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/remediate"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
@@ -17,26 +18,50 @@ import (
 // The phases between the targets and the reports, in the order Run calls
 // them. Each adds to res; none writes a report.
 
-func scanTargets(ctx context.Context, s config.Settings, log *console.Console, targets []scan.Target, res *finding.Result) {
-	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s)", len(targets)))
-	out := scan.Scan(ctx, targets, scan.Options{
+// scanTargets scans every target under one pacer (per account and Region
+// limits, max-concurrency in total) and gathers each target's evidence (last
+// use, who scheduled the deletion) as soon as its findings are known, while
+// the other targets are still being scanned.
+func scanTargets(ctx context.Context, s config.Settings, log *console.Console, targets []scan.Target, clients *clientCache, res *finding.Result) {
+	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s), gathering evidence for findings as they are found", len(targets)))
+	pacer := pace.New(pace.Options{Total: s.MaxConcurrency})
+	opts := scan.Options{
 		IncludeDisabled: s.IncludeDisabled,
 		Concurrency:     s.MaxConcurrency,
 		Now:             res.ScanTime,
-	})
+		Pacer:           pacer,
+	}
+	if clients != nil {
+		opts.Evidence = func(ctx context.Context, fs []finding.Finding) []string {
+			return forensics.Enrich(ctx, fs, clients.pacedForensics(pacer), forensics.Options{
+				ScanTime:      res.ScanTime,
+				RecentUseDays: recentUseDays(s.RecentUseDays),
+				CloudTrail:    s.CloudTrail,
+				Concurrency:   s.MaxConcurrency,
+				// A tenth under the quota: calls that bunch on their way
+				// must not be throttled (each throttling costs a second).
+				LookupsPerSecond: forensics.DefaultLookupsPerSecond * 0.9,
+			})
+		}
+	}
+	out := scan.Scan(ctx, targets, opts)
 	done()
 	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls
 	res.Errors = append(res.Errors, out.Errors...)
 	res.Warnings = append(res.Warnings, out.Warnings...)
 }
 
-// gatherEvidence adds last use and who scheduled the deletion to each finding.
+// gatherEvidence adds last use to each planned deletion whose key is live.
+// Findings of the scan got their evidence during the scan (scanTargets).
 func gatherEvidence(ctx context.Context, s config.Settings, log *console.Console, clients *clientCache, res *finding.Result) {
 	if len(res.Findings) == 0 || clients == nil {
 		return
 	}
 	// A planned deletion whose key was not found has no usage to ask for.
-	idx, sub := subset(res.Findings, func(f finding.Finding) bool { return f.Planned == nil || f.Planned.Live })
+	idx, sub := subset(res.Findings, func(f finding.Finding) bool { return f.Planned != nil && f.Planned.Live })
+	if len(sub) == 0 {
+		return
+	}
 	done := log.Group(fmt.Sprintf("Gathering evidence for %d finding(s)", len(sub)))
 	res.Warnings = append(res.Warnings, forensics.Enrich(ctx, sub, clients.forensics, forensics.Options{
 		ScanTime:      res.ScanTime,

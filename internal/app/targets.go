@@ -21,6 +21,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/creds"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/ec2query"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
 )
 
@@ -61,8 +62,9 @@ func resolveAccounts(ctx context.Context, d Deps, s config.Settings, log *consol
 	// writer is the console's, which serialises every log write.
 	oidc := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(log.Writer()))
 	return creds.Resolve(ctx, base, creds.Options{
-		Identity:    s.Identity,
-		Concurrency: min(s.MaxConcurrency, 8),
+		Identity: s.Identity,
+		// AssumeRole is paced under STS's rate by creds itself.
+		Concurrency: s.MaxConcurrency,
 	}, creds.Deps{OIDC: oidc, Mask: log.Mask})
 }
 
@@ -97,27 +99,26 @@ func accountRegions(ctx context.Context, s config.Settings, accounts []creds.Acc
 	return regionsByAccount, errs
 }
 
-// awsOptions are the load options of every AWS config the run uses: adaptive
-// retries (client-side rate limiting under throttling) with a bounded number
-// of attempts.
+// awsOptions are the load options of every AWS config the run uses:
+// standard retries with a bounded number of attempts. Client-side rate
+// limiting is package pace's, per account and Region across every client
+// (the SDK's adaptive mode would slow each client on its own).
 func awsOptions(s config.Settings, d Deps) []func(*awsconfig.LoadOptions) error {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = 6
-					so.MaxBackoff = 10 * time.Second
-					// A response cut short arrives as a deserialization error
-					// wrapping io.ErrUnexpectedEOF, which the standard
-					// retryer does not retry: a dropped connection mid-body
-					// would otherwise lose the whole region.
-					so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-						if errors.Is(err, io.ErrUnexpectedEOF) {
-							return aws.TrueTernary
-						}
-						return aws.UnknownTernary
-					}))
-				})
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = 6
+				so.MaxBackoff = 10 * time.Second
+				// A response cut short arrives as a deserialization error
+				// wrapping io.ErrUnexpectedEOF, which the standard
+				// retryer does not retry: a dropped connection mid-body
+				// would otherwise lose the whole region.
+				so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if errors.Is(err, io.ErrUnexpectedEOF) {
+						return aws.TrueTernary
+					}
+					return aws.UnknownTernary
+				}))
 			})
 		}),
 		// The SDK's own log lines would reach the job log unescaped.
@@ -125,6 +126,10 @@ func awsOptions(s config.Settings, d Deps) []func(*awsconfig.LoadOptions) error 
 	}
 	if d.HTTPClient != nil {
 		opts = append(opts, awsconfig.WithHTTPClient(d.HTTPClient))
+	} else {
+		// Room for max-concurrency connections: the SDK's default keeps 10
+		// per host and would reconnect (TCP and TLS) beyond that.
+		opts = append(opts, awsconfig.WithHTTPClient(pace.HTTPClient(s.MaxConcurrency)))
 	}
 	switch {
 	case s.AWSRegion != "":

@@ -432,7 +432,7 @@ func (s *Settings) applyScan(r *reader) {
 // applyRun reads the bounds of the run and what an incomplete scan does.
 func (s *Settings) applyRun(r *reader) {
 	s.OnScanError = choice(r, "on-scan-error", ScanErrorFail, ScanErrorWarn)
-	s.MaxConcurrency = r.integer("max-concurrency", 1, 1024)
+	s.MaxConcurrency = r.integer("max-concurrency", 1, 4096)
 	s.Timeout = r.duration("timeout", 6*time.Hour, "6h")
 }
 

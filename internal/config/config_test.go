@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if s.Regions != nil || s.FailOn != finding.SeverityMedium || s.CriticalDays != 3 || s.HighDays != 7 ||
 		s.RecentUseDays != 30 || !s.CloudTrail || s.IncludeDisabled || s.OnScanError != config.ScanErrorFail ||
-		s.MaxConcurrency != 16 || s.Timeout != 15*time.Minute || s.Remediate != config.RemediateNone || s.Comment != config.CommentUpsert ||
+		s.MaxConcurrency != 1024 || s.Timeout != 15*time.Minute || s.Remediate != config.RemediateNone || s.Comment != config.CommentUpsert ||
 		s.ConfigPath != "" || s.Audience != "sts.amazonaws.com" || s.GitHubToken != "" {
 		t.Errorf("defaults = %+v", s)
 	}

@@ -44,7 +44,7 @@ var Inputs = []Input{
 	{Name: "remediate-on", Default: "medium", InFile: true, Description: "Lowest severity that remediation acts on."},
 	{Name: "re-enable", Default: "false", InFile: true, Description: "After cancelling a deletion, also enable the key (it is Disabled after CancelKeyDeletion)."},
 	{Name: "on-scan-error", Default: "fail", InFile: true, Description: "fail (exit 3 when any account or region could not be scanned) or warn."},
-	{Name: "max-concurrency", Default: "16", InFile: true, Description: "Most AWS calls in flight at once."},
+	{Name: "max-concurrency", Default: "1024", InFile: true, Description: "Most AWS calls in flight in total. Within it, calls follow each account and Region's KMS request quotas (calls in flight from the DescribeKey quota at the measured round trip, backing off on throttling)."},
 	{Name: "timeout", Default: "15m", InFile: true, Description: "Bound on the whole run (Go duration, e.g. 10m)."},
 	{Name: "aws-region", Default: "", Description: "Region for the base identity's calls (STS, Organizations, listing regions): the partition's home region, e.g. us-gov-west-1 or cn-northwest-1. Empty: AWS_REGION, else the first of regions, else us-east-1."},
 	{Name: "role-to-assume", Default: "", Description: "Role ARN to assume with the job's GitHub OIDC token (needs id-token: write). Empty: the standard AWS credential chain."},

@@ -69,7 +69,7 @@ func TestNormalizeDefaults(t *testing.T) {
 	}{
 		{
 			name: "zero options",
-			want: Options{Identity: config.Identity{Audience: DefaultAudience, RoleSessionName: DefaultRoleSessionName, RoleDurationSeconds: 3600}, Concurrency: DefaultConcurrency},
+			want: Options{Identity: config.Identity{Audience: DefaultAudience, RoleSessionName: DefaultRoleSessionName, RoleDurationSeconds: 3600}, Concurrency: DefaultConcurrency, AssumeRolesPerSecond: DefaultAssumeRolesPerSecond},
 		},
 		{
 			name: "inputs trimmed, blank accounts dropped, role path kept",
@@ -82,7 +82,7 @@ func TestNormalizeDefaults(t *testing.T) {
 				RoleToAssume: "arn:aws:iam::123456789012:role/hub", Audience: "aud", RoleSessionName: "s1",
 				RoleDurationSeconds: 900, Accounts: []string{"222222222222", "arn:aws-us-gov:iam::333333333333:role/p/r"},
 				RoleName: "scan/gate",
-			}, Concurrency: 3},
+			}, Concurrency: 3, AssumeRolesPerSecond: DefaultAssumeRolesPerSecond},
 		},
 	}
 	for _, tt := range tests {

@@ -101,6 +101,11 @@ func TestResolveAccountsMoto(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
 			}
+			// One GetCallerIdentity, for the base identity: a member's
+			// account is in AssumeRole's answer.
+			if got := proxy.count("GetCallerIdentity"); got != 1 {
+				t.Errorf("GetCallerIdentity called %d times for %d account(s), want 1", got, len(accounts))
+			}
 			var ids []string
 			for _, a := range accounts {
 				ids = append(ids, a.ID)

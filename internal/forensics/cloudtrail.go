@@ -36,7 +36,7 @@ const (
 	// maxWindowDays is the longest waiting period ScheduleKeyDeletion accepts,
 	// so DeletionDate minus it is at or before the ScheduleKeyDeletion call.
 	maxWindowDays     = 30
-	maxThrottleTries  = 4
+	maxThrottleTries  = 6
 	pageSize          = 50
 	firstThrottleWait = time.Second
 )
@@ -248,9 +248,13 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 			return nil, err
 		}
 		out, err := api.LookupEvents(ctx, in, func(o *cloudtrail.Options) {
-			// Fewer SDK attempts than the scan's calls: throttling is retried
-			// below under the rate limit, and evidence is context.
+			// Fewer SDK attempts than the scan's calls, and none for
+			// throttling: that is retried below, in its turn under the rate
+			// limit (an SDK retry, outside it, meets the quota again).
 			o.RetryMaxAttempts = trailMaxAttempts
+			if o.Retryer != nil {
+				o.Retryer = noThrottleRetry{o.Retryer}
+			}
 		})
 		if err == nil || !awserr.IsThrottling(err) || try == maxThrottleTries {
 			return out, err
@@ -263,6 +267,13 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 		}
 		wait *= 2
 	}
+}
+
+// noThrottleRetry is an SDK retryer that leaves throttling to lookup.
+type noThrottleRetry struct{ aws.Retryer }
+
+func (r noThrottleRetry) IsErrorRetryable(err error) bool {
+	return !awserr.IsThrottling(err) && r.Retryer.IsErrorRetryable(err)
 }
 
 // wait blocks until the limiter grants a request, or fails with errBudget

@@ -125,7 +125,8 @@ func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, op
 	}
 	usageAPIs := make([]KeyUsageAPI, len(findings))
 	trailAPIs := make([]LookupEventsAPI, len(findings))
-	for i, f := range findings {
+	for i := range findings {
+		f := &findings[i] // by pointer: other fields may be written meanwhile (scan.Options.Evidence)
 		usageAPIs[i], trailAPIs[i] = clients(f.Account, f.Region)
 	}
 
@@ -135,7 +136,8 @@ func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, op
 	// first, so the probes overlap instead of queueing behind each other.
 	var firsts, rest []int
 	probed := map[string]bool{}
-	for i, f := range findings {
+	for i := range findings {
+		f := &findings[i] // by pointer: other fields may be written meanwhile (scan.Options.Evidence)
 		if usageAPIs[i] == nil {
 			continue
 		}
@@ -146,52 +148,65 @@ func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, op
 			rest = append(rest, i)
 		}
 	}
-	g := new(errgroup.Group)
-	g.SetLimit(opts.Concurrency)
-	for _, i := range append(firsts, rest...) {
-		g.Go(func() error {
-			e.usage(ctx, i, &findings[i], usageAPIs[i])
-			return nil
-		})
-	}
-	_ = g.Wait()
-
-	// CloudTrail: one worker per account and region, since LookupEvents'
-	// quota is per account and region; regions run concurrently.
-	if opts.CloudTrail {
-		e.deadline = opts.Now().Add(opts.CloudTrailBudget)
-		trailCtx, cancel := context.WithTimeoutCause(ctx, opts.CloudTrailBudget, errBudget)
-		defer cancel()
-		groups := map[string][]int{}
-		var order []string
-		for i, f := range findings {
-			if trailAPIs[i] == nil || !pending(f.State) {
-				continue
-			}
-			k := f.Account + "/" + f.Region
-			if groups[k] == nil {
-				order = append(order, k)
-			}
-			groups[k] = append(groups[k], i)
-		}
-		sort.Strings(order)
+	// GetKeyLastUsage and CloudTrail run side by side: they fill different
+	// fields, and neither needs the other.
+	var both sync.WaitGroup
+	both.Add(1)
+	go func() {
+		defer both.Done()
 		g := new(errgroup.Group)
 		g.SetLimit(opts.Concurrency)
-		for _, k := range order {
+		for _, i := range append(firsts, rest...) {
 			g.Go(func() error {
-				for _, i := range groups[k] {
-					e.trail(trailCtx, i, &findings[i], trailAPIs[i])
-				}
+				e.usage(ctx, i, &findings[i], usageAPIs[i])
 				return nil
 			})
 		}
 		_ = g.Wait()
+	}()
+	if opts.CloudTrail {
+		e.lookups(ctx, findings, trailAPIs)
 	}
+	both.Wait()
 
 	for i := range findings {
 		setReason(&findings[i], e.attempts[i], opts)
 	}
 	return e.warnings()
+}
+
+// lookups reads CloudTrail for the findings pending deletion: one worker per
+// account and region, since LookupEvents' quota is per account and region;
+// regions run concurrently.
+func (e *enricher) lookups(ctx context.Context, findings []finding.Finding, trailAPIs []LookupEventsAPI) {
+	e.deadline = e.opts.Now().Add(e.opts.CloudTrailBudget)
+	trailCtx, cancel := context.WithTimeoutCause(ctx, e.opts.CloudTrailBudget, errBudget)
+	defer cancel()
+	groups := map[string][]int{}
+	var order []string
+	for i := range findings {
+		f := &findings[i] // by pointer: other fields may be written meanwhile (scan.Options.Evidence)
+		if trailAPIs[i] == nil || !pending(f.State) {
+			continue
+		}
+		k := f.Account + "/" + f.Region
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	sort.Strings(order)
+	g := new(errgroup.Group)
+	g.SetLimit(e.opts.Concurrency)
+	for _, k := range order {
+		g.Go(func() error {
+			for _, i := range groups[k] {
+				e.trail(trailCtx, i, &findings[i], trailAPIs[i])
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 func pending(state string) bool {
@@ -206,6 +221,7 @@ type enricher struct {
 	mu      sync.Mutex
 	regions map[string]*regionState
 
+	issuesMu sync.Mutex
 	issues   [][]issue // per finding index, so the result does not depend on scheduling
 	attempts []int     // per finding index: failed uses found, before capping
 }
@@ -237,6 +253,8 @@ func (e *enricher) region(account, region string) *regionState {
 }
 
 func (e *enricher) report(i int, is issue) {
+	e.issuesMu.Lock()
+	defer e.issuesMu.Unlock()
 	e.issues[i] = append(e.issues[i], is)
 }
 

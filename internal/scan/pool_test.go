@@ -100,10 +100,12 @@ func TestOnePoolBoundsCallsAndGoroutines(t *testing.T) {
 	// goroutines the pool starts for keys still stay within its size.
 	pool := newCallPool(concurrency, time.Minute)
 	s := &scanner{opts: Options{Concurrency: concurrency, MaxTagsPerKey: 50}, pool: pool}
+	firsts := make([]firstPage, len(targets))
+	s.firstPages(context.Background(), targets, firsts, make(chan int, len(targets)))
 	var wg sync.WaitGroup
-	for _, tg := range targets {
+	for i, tg := range targets {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.scanTarget(context.Background(), tg) }()
+		go func() { defer wg.Done(); s.scanTarget(context.Background(), tg, firsts[i]) }()
 	}
 	wg.Wait()
 	if p := pool.peak.Load(); p > concurrency || p < 2 {

@@ -5,6 +5,7 @@
 package scan
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
 )
 
 // KMSAPI is the part of the KMS client the scan calls.
@@ -49,6 +51,15 @@ type Options struct {
 	// region that never answers fails on its own instead of holding the
 	// run until its overall timeout. Default DefaultCallTimeout.
 	CallTimeout time.Duration
+	// Pacer schedules the calls: per account and Region (calls in flight,
+	// requests per second, backoff on throttling) and in total. Nil: a total
+	// cap of Concurrency alone.
+	Pacer *pace.Pacer
+	// Evidence, when set, is called once for each target with findings,
+	// with them, while the target's aliases and tags are read and the other
+	// targets are still being scanned. It may set any field of the findings
+	// but Aliases and Tags, and returns warnings.
+	Evidence func(ctx context.Context, findings []finding.Finding) []string
 	// Now is the scan time, against which a DeletionDate is bounded; zero
 	// means time.Now().
 	Now time.Time
@@ -84,20 +95,30 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	s := &scanner{opts: opts, pool: newCallPool(opts.Concurrency, opts.CallTimeout)}
+	pool := newCallPool(opts.Concurrency, opts.CallTimeout)
+	if opts.Pacer != nil {
+		pool = newPacedPool(opts.Pacer, opts.CallTimeout)
+	}
+	s := &scanner{opts: opts, pool: pool}
 	results := make([]targetResult, len(targets))
 	// Target goroutines only list and wait for slots; the calls themselves
 	// share s.pool. Bounding targets too keeps goroutines under 2 x
 	// Concurrency in all.
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for i, t := range targets {
-		g.Go(func() error {
-			results[i] = s.scanTarget(ctx, t)
-			return nil
-		})
-	}
-	_ = g.Wait()
+	//
+	// Every target's first ListKeys page is asked for at once; a target is
+	// scanned as soon as its page is in, and of those waiting for a target
+	// slot the one with the most keys goes first, its calls outranking the
+	// others' in the pool: its findings, and the evidence that takes
+	// longest (CloudTrail, 2 lookups a second per account and Region),
+	// start early instead of wherever its account falls in the list. A
+	// Region that never answers holds up only itself.
+	firsts := make([]firstPage, len(targets))
+	ready := make(chan int, len(targets))
+	go func() {
+		s.firstPages(ctx, targets, firsts, ready)
+		close(ready)
+	}()
+	s.dispatch(ctx, targets, firsts, ready, results)
 
 	var out Outcome
 	for i, r := range results {
@@ -107,6 +128,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 		if r.warning != "" {
 			out.Warnings = append(out.Warnings, r.warning)
 		}
+		out.Warnings = append(out.Warnings, r.evidence...)
 		out.Errors = append(out.Errors, r.keyErrs...)
 		if r.err != nil {
 			out.Errors = append(out.Errors, *r.err)
@@ -136,6 +158,7 @@ type targetResult struct {
 	err      *finding.ScanError  // the target as a whole could not be scanned
 	keyErrs  []finding.ScanError // single keys that could not be read; the rest was
 	warning  string
+	evidence []string // Options.Evidence's warnings
 }
 
 // maxKeyErrors bounds the per-key errors kept for one target; the rest are
@@ -149,6 +172,7 @@ type targetScan struct {
 	res     targetResult
 	deniedN int
 	failed  *finding.ScanError
+	listed  int // keys ListKeys returned
 }
 
 func (ts *targetScan) fail(stage string, err error) {
@@ -183,18 +207,104 @@ func (ts *targetScan) keyErrorsDone() {
 	}
 }
 
-// errMalformed marks an answer missing what the KMS API reference promises.
-// It fails closed: the key or the target is a scan error, never skipped.
-var errMalformed = errors.New("malformed answer")
-
-func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)
+// firstPage is a target's first ListKeys page, or why it could not be read.
+type firstPage struct {
+	page *kms.ListKeysOutput
+	err  error
 }
 
-func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
+func (f firstPage) size() int {
+	if f.page == nil {
+		return 0
+	}
+	if f.page.Truncated {
+		return len(f.page.Keys) + 1
+	}
+	return len(f.page.Keys)
+}
+
+// firstPages reads the first ListKeys page of every target through the
+// pool, sends each target's index to ready once its page is in, ranks the
+// target by its keys in the pool, and returns when every page is in.
+func (s *scanner) firstPages(ctx context.Context, targets []Target, out []firstPage, ready chan<- int) {
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		var page *kms.ListKeysOutput
+		call := func(ctx context.Context) (err error) {
+			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
+			return err
+		}
+		done := func(err error) {
+			if page != nil {
+				// Keep what the scan reads, not the SDK's response metadata:
+				// 17,000 of those held 200 MB.
+				page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
+			}
+			out[i] = firstPage{page: page, err: err}
+			s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
+			ready <- i
+		}
+		if err := s.pool.spawn(ctx, &wg, t, "ListKeys", call, done); err != nil {
+			out[i] = firstPage{err: err}
+			ready <- i
+		}
+	}
+	wg.Wait()
+}
+
+// dispatch scans each target once its first page is ready, at most
+// Concurrency targets at once, the waiting target with the most keys first.
+func (s *scanner) dispatch(ctx context.Context, targets []Target, firsts []firstPage, ready <-chan int, results []targetResult) {
+	var g errgroup.Group
+	g.SetLimit(s.opts.Concurrency)
+	freed := make(chan struct{}, len(targets))
+	waiting := &bySize{firsts: firsts}
+	for ready != nil || waiting.Len() > 0 {
+		if waiting.Len() > 0 {
+			i := waiting.idx[0]
+			if g.TryGo(func() error {
+				results[i] = s.scanTarget(ctx, targets[i], firsts[i])
+				freed <- struct{}{}
+				return nil
+			}) {
+				heap.Pop(waiting)
+				continue
+			}
+		}
+		select {
+		case i, ok := <-ready:
+			if !ok {
+				ready = nil
+				continue
+			}
+			heap.Push(waiting, i)
+		case <-freed:
+		}
+	}
+	_ = g.Wait()
+}
+
+// bySize is a heap of target indexes, the most keys first.
+type bySize struct {
+	firsts []firstPage
+	idx    []int
+}
+
+func (h *bySize) Len() int           { return len(h.idx) }
+func (h *bySize) Less(a, b int) bool { return h.firsts[h.idx[a]].size() > h.firsts[h.idx[b]].size() }
+func (h *bySize) Swap(a, b int)      { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
+func (h *bySize) Push(x any)         { h.idx = append(h.idx, x.(int)) }
+func (h *bySize) Pop() any {
+	n := len(h.idx) - 1
+	x := h.idx[n]
+	h.idx = h.idx[:n]
+	return x
+}
+
+func (s *scanner) scanTarget(ctx context.Context, t Target, first firstPage) targetResult {
 	ts := &targetScan{t: t}
 	var wg sync.WaitGroup
-	s.listAndDescribe(ctx, ts, &wg)
+	s.listAndDescribe(ctx, ts, &wg, first)
 	wg.Wait()
 	ts.keyErrorsDone()
 	res := ts.res
@@ -204,7 +314,16 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 	// Findings already made are kept: a partial region is still evidence.
 	res.err = ts.failed
 	if len(res.findings) > 0 {
-		warning, err := s.enrich(ctx, t, res.findings)
+		var wg sync.WaitGroup
+		if s.opts.Evidence != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res.evidence = s.opts.Evidence(ctx, res.findings)
+			}()
+		}
+		warning, err := s.enrich(ctx, t, res.findings, ts.listed)
+		wg.Wait()
 		if err != nil && res.err == nil {
 			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: awserr.Describe(err)}
 		}
@@ -213,17 +332,27 @@ func (s *scanner) scanTarget(ctx context.Context, t Target) targetResult {
 	return res
 }
 
+// errMalformed marks an answer missing what the KMS API reference promises.
+// It fails closed: the key or the target is a scan error, never skipped.
+var errMalformed = errors.New("malformed answer")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)
+}
+
 // listAndDescribe pages ListKeys and starts one DescribeKey per key, each
 // once the pool has a slot for it.
-func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.WaitGroup) {
+func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.WaitGroup, first firstPage) {
 	t := ts.t
 	var marker *string
 	for {
-		var page *kms.ListKeysOutput
-		err := s.pool.do(ctx, "ListKeys", func(ctx context.Context) (err error) {
-			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
-			return err
-		})
+		page, err := first.page, first.err
+		if marker != nil {
+			err = s.pool.do(ctx, t, "ListKeys", func(ctx context.Context) (err error) {
+				page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Marker: marker, Limit: aws.Int32(1000)})
+				return err
+			})
+		}
 		if err != nil {
 			ts.fail("list-keys", err)
 			return
@@ -232,6 +361,7 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 			ts.fail("list-keys", malformed("ListKeys answered without its Keys list"))
 			return
 		}
+		ts.listed += len(page.Keys)
 		for _, k := range page.Keys {
 			id := aws.ToString(k.KeyId)
 			if id == "" {
@@ -245,7 +375,7 @@ func (s *scanner) listAndDescribe(ctx context.Context, ts *targetScan, wg *sync.
 				out, err = t.Client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
 				return err
 			}
-			if err := s.pool.spawn(ctx, wg, "DescribeKey", call, func(err error) { s.described(ts, id, out, err) }); err != nil {
+			if err := s.pool.spawn(ctx, wg, t, "DescribeKey", call, func(err error) { s.described(ts, id, out, err) }); err != nil {
 				return // the target failed or the run ended
 			}
 		}
@@ -399,44 +529,67 @@ func (s *scanner) classify(t Target, md *types.KeyMetadata) (*finding.Finding, b
 	return f, true
 }
 
-// enrich adds aliases (one paged ListAliases per target) and tags (one call per
-// finding) to the findings of a target. Tag failures are not fatal (tags are
-// context, not evidence) but are returned as one warning.
-func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (string, error) {
-	byKey := map[string][]string{}
-	var marker *string
-	for {
-		var page *kms.ListAliasesOutput
-		err := s.pool.do(ctx, "ListAliases", func(ctx context.Context) (err error) {
-			page, err = t.Client.ListAliases(ctx, &kms.ListAliasesInput{Marker: marker, Limit: aws.Int32(100)})
-			return err
-		})
-		if err != nil {
-			return "", err
-		}
-		for _, a := range page.Aliases {
-			if id := aws.ToString(a.TargetKeyId); id != "" {
-				byKey[id] = append(byKey[id], aws.ToString(a.AliasName))
-			}
-		}
-		if !page.Truncated {
-			break
-		}
-		if err := nextMarker("ListAliases", page.NextMarker, marker); err != nil {
-			return "", err
-		}
-		marker = page.NextMarker
-	}
+// enrich adds aliases and tags to the findings of a target, both at once:
+// ListResourceTags per finding, and aliases by whichever makes fewer calls:
+// ListAliases with KeyId per finding, or one ListAliases walk of the Region
+// (100 aliases a page; a Region holds about as many aliases as keys, so
+// listed/100 pages, at least one). Tag failures are not fatal (tags are
+// context, not evidence) but are returned as one warning; an alias failure is
+// the target's error.
+func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding, listed int) (string, error) {
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		failed   int
-		firstErr error
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		tagsFailed       int
+		tagErr, aliasErr error
 	)
+	aliasFailed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if aliasErr == nil {
+			aliasErr = err
+		}
+	}
+	perKey := len(fs) <= max(1, (listed+99)/100)
+	if !perKey {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			byKey, err := s.aliases(ctx, t)
+			if err != nil {
+				aliasFailed(err)
+				return
+			}
+			for i := range fs {
+				fs[i].Aliases = byKey[fs[i].KeyID]
+			}
+		}()
+	}
 	for i := range fs {
 		f := &fs[i]
-		f.Aliases = byKey[f.KeyID]
-		sort.Strings(f.Aliases)
+		if perKey {
+			in := &kms.ListAliasesInput{KeyId: aws.String(f.KeyID), Limit: aws.Int32(100)}
+			var page *kms.ListAliasesOutput
+			call := func(ctx context.Context) (err error) {
+				page, err = t.Client.ListAliases(ctx, in)
+				return err
+			}
+			done := func(err error) {
+				var byKey map[string][]string
+				if err == nil {
+					// More than a page of aliases for one key: read on here.
+					byKey, err = s.aliasPages(ctx, t, in, page)
+				}
+				if err != nil {
+					aliasFailed(err)
+					return
+				}
+				f.Aliases = byKey[f.KeyID]
+			}
+			if err := s.pool.spawn(ctx, &wg, t, "ListAliases", call, done); err != nil {
+				aliasFailed(err)
+			}
+		}
 		var out *kms.ListResourceTagsOutput
 		call := func(ctx context.Context) (err error) {
 			out, err = t.Client.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(f.KeyID)})
@@ -445,24 +598,65 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding) (s
 		done := func(err error) {
 			if err != nil {
 				mu.Lock()
-				failed++
-				if firstErr == nil {
-					firstErr = err
+				tagsFailed++
+				if tagErr == nil {
+					tagErr = err
 				}
 				mu.Unlock()
 				return
 			}
 			s.keepTags(f, out)
 		}
-		if err := s.pool.spawn(ctx, &wg, "ListResourceTags", call, done); err != nil {
+		if err := s.pool.spawn(ctx, &wg, t, "ListResourceTags", call, done); err != nil {
 			done(err)
 		}
 	}
 	wg.Wait()
-	if failed > 0 {
-		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", failed, t.Account, t.Region, awserr.Describe(firstErr)), nil
+	for i := range fs {
+		sort.Strings(fs[i].Aliases)
+	}
+	if aliasErr != nil {
+		return "", aliasErr
+	}
+	if tagsFailed > 0 {
+		return fmt.Sprintf("tags of %d key(s) in %s/%s could not be read (%s); the findings are complete without them", tagsFailed, t.Account, t.Region, awserr.Describe(tagErr)), nil
 	}
 	return "", nil
+}
+
+// aliases pages ListAliases of the whole Region and returns alias names by
+// target key id.
+func (s *scanner) aliases(ctx context.Context, t Target) (map[string][]string, error) {
+	return s.aliasPages(ctx, t, &kms.ListAliasesInput{Limit: aws.Int32(100)}, nil)
+}
+
+// aliasPages reads the pages of in, starting with page when it is already
+// read, and returns alias names by target key id.
+func (s *scanner) aliasPages(ctx context.Context, t Target, in *kms.ListAliasesInput, page *kms.ListAliasesOutput) (map[string][]string, error) {
+	byKey := map[string][]string{}
+	for {
+		if page == nil {
+			err := s.pool.do(ctx, t, "ListAliases", func(ctx context.Context) (err error) {
+				page, err = t.Client.ListAliases(ctx, in)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, a := range page.Aliases {
+			if id := aws.ToString(a.TargetKeyId); id != "" {
+				byKey[id] = append(byKey[id], aws.ToString(a.AliasName))
+			}
+		}
+		if !page.Truncated {
+			return byKey, nil
+		}
+		if err := nextMarker("ListAliases", page.NextMarker, in.Marker); err != nil {
+			return nil, err
+		}
+		in.Marker, page = page.NextMarker, nil
+	}
 }
 
 // keepTags copies at most MaxTagsPerKey tags (untrusted, unbounded) to f.
