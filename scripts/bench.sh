@@ -49,8 +49,8 @@ fi
 MOTO_PID="" PROXY_PID=""
 cleanup() {
   # Only the processes this script started, by their ids.
-  [[ -n $PROXY_PID ]] && kill "$PROXY_PID" 2>/dev/null || true
-  [[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null || true
+  if [[ -n $PROXY_PID ]]; then kill "$PROXY_PID" 2>/dev/null || true; fi
+  if [[ -n $MOTO_PID ]]; then kill "$MOTO_PID" 2>/dev/null || true; fi
   wait 2>/dev/null || true
 }
 trap cleanup EXIT

@@ -74,7 +74,7 @@ else
 fi
 
 echo "== shellcheck (the action's scripts)"
-if shellcheck -x scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh scripts/emulator.sh scripts/ensure-moto.sh scripts/demo.sh scripts/test.sh scripts/release-check.sh scripts/release-notes.sh scripts/image-build-cold.sh; then
+if shellcheck -x scripts/install-tools.sh scripts/lint-action.sh scripts/container-e2e.sh scripts/emulator.sh scripts/ensure-moto.sh scripts/demo.sh scripts/test.sh scripts/release-check.sh scripts/release-notes.sh scripts/image-build-cold.sh scripts/lint.sh scripts/bench.sh scripts/reliability-doc.sh scripts/validate-sarif.sh scripts/bench/cli-procedure.sh; then
   echo "ok scripts"
 else
   failed+=("shellcheck scripts")

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh lint golangci-lint
 export PATH="$PWD/.tools/bin:$PWD/.tools/npm/node_modules/.bin:$PATH"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 [ -z "$unformatted" ] || { echo "gofmt would change:"; echo "$unformatted"; exit 1; }
 go vet ./...
 golangci-lint run ./...

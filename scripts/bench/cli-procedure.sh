@@ -24,7 +24,7 @@ for region in "${region_list[@]}"; do
   ids=$(aws kms list-keys --region "$region" --endpoint-url "$endpoint" \
     --query 'Keys[].KeyId' --output text)
   t1=$(now)
-  printf 'ListKeys\t%s\t-\t-\t-\t%s\n' "$region" "$(((t1 - t0)))e-6" >>"$out"
+  printf 'ListKeys\t%s\t-\t-\t-\t%s\n' "$region" "$((t1 - t0))e-6" >>"$out"
   n=0
   for id in $ids; do
     if [[ $max_keys -gt 0 && $n -ge $max_keys ]]; then
@@ -35,6 +35,6 @@ for region in "${region_list[@]}"; do
     read -r state manager < <(aws kms describe-key --key-id "$id" --region "$region" \
       --endpoint-url "$endpoint" --query 'KeyMetadata.[KeyState,KeyManager]' --output text)
     t1=$(now)
-    printf 'DescribeKey\t%s\t%s\t%s\t%s\t%s\n' "$region" "$id" "$state" "$manager" "$(((t1 - t0)))e-6" >>"$out"
+    printf 'DescribeKey\t%s\t%s\t%s\t%s\t%s\n' "$region" "$id" "$state" "$manager" "$((t1 - t0))e-6" >>"$out"
   done
 done
