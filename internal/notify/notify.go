@@ -8,6 +8,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,18 +65,10 @@ type Result struct {
 }
 
 func (o *Options) defaults() {
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 4
-	}
-	if o.MaxElapsed <= 0 {
-		o.MaxElapsed = 60 * time.Second
-	}
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = 15 * time.Second
-	}
-	if o.BaseDelay <= 0 {
-		o.BaseDelay = time.Second
-	}
+	o.MaxAttempts = cmp.Or(max(o.MaxAttempts, 0), 4)
+	o.MaxElapsed = cmp.Or(max(o.MaxElapsed, 0), 60*time.Second)
+	o.AttemptTimeout = cmp.Or(max(o.AttemptTimeout, 0), 15*time.Second)
+	o.BaseDelay = cmp.Or(max(o.BaseDelay, 0), time.Second)
 	if o.Sleep == nil {
 		o.Sleep = wait.Sleep
 	}

@@ -105,13 +105,8 @@ func ReadChangeSet(r io.Reader, source string, maxBytes int64) (ChangeSet, error
 			return dec.Decode(&skipValue{})
 		}
 	})
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = formatErrorf("%s: more than one JSON value in the file", source)
-		}
-	}
-	if err != nil {
-		return ChangeSet{}, describeJSONError(source, dec, err, maxBytes)
+	if err := endOfDocument(source, dec, err, maxBytes); err != nil {
+		return ChangeSet{}, err
 	}
 	if !sawChanges {
 		return ChangeSet{}, formatErrorf("%s: no Changes: not the output of aws cloudformation describe-change-set", source)

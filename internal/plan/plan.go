@@ -219,3 +219,18 @@ func eachElement(dec *json.Decoder, source, what string, fn func() error) error 
 	_, err := dec.Token()
 	return err
 }
+
+// endOfDocument finishes reading one JSON document: err from reading it, or
+// trailing bytes (a concatenation or garbage: one document per file), become
+// a described error that names the byte offset, never a value.
+func endOfDocument(source string, dec *json.Decoder, err error, maxBytes int64) error {
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = formatErrorf("%s: more than one JSON value in the file", source)
+		}
+	}
+	if err != nil {
+		return describeJSONError(source, dec, err, maxBytes)
+	}
+	return nil
+}

@@ -146,14 +146,8 @@ func ReadTerraform(r io.Reader, source string, maxBytes int64) (TerraformPlan, e
 			return dec.Decode(&skipValue{})
 		}
 	})
-	if err == nil {
-		// One document per file: trailing bytes mean a concatenation or garbage.
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = formatErrorf("%s: more than one JSON value in the file", source)
-		}
-	}
-	if err != nil {
-		return TerraformPlan{}, describeJSONError(source, dec, err, maxBytes)
+	if err := endOfDocument(source, dec, err, maxBytes); err != nil {
+		return TerraformPlan{}, err
 	}
 	major, _, _ := strings.Cut(version, ".")
 	switch {

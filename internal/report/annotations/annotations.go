@@ -238,18 +238,7 @@ func message(f finding.Finding, scan time.Time) string {
 	default:
 		fmt.Fprintf(&b, "KMS key %s in %s is scheduled for deletion on %s (%s).", keyName(f), where, report.Minute(f.DeletionDate), report.DaysLeftPhrase(f.DaysLeft))
 	}
-	if f.InUseReason != "" {
-		fmt.Fprintf(&b, "\nStill needed: %s", escape.PlainText(f.InUseReason, maxTextRunes))
-	}
-	switch {
-	case f.LastUse != nil:
-		fmt.Fprintf(&b, "\nLast use: %s, %s.", plain(f.LastUse.Operation), report.Ago(scan, f.LastUse.Time))
-	case f.UsageTracked:
-		b.WriteString("\nLast use: none recorded since tracking began.")
-	}
-	if f.ARN != "" {
-		fmt.Fprintf(&b, "\nKey ARN: %s", plain(f.ARN))
-	}
+	writeUsage(&b, f, scan)
 	if f.RuleID == finding.RuleDisabled {
 		if c := f.EnableCommand(); c != "" {
 			fmt.Fprintf(&b, "\nIf it should be usable: %s", c)
@@ -262,4 +251,20 @@ func message(f finding.Finding, scan time.Time) string {
 		b.WriteString("\nIf it is intended, document the key in the allowlist (.github/kms-deletion-gate.yml) with a reason and an expiry date.")
 	}
 	return b.String()
+}
+
+// writeUsage adds why the key is still needed, its last use and its ARN.
+func writeUsage(b *strings.Builder, f finding.Finding, scan time.Time) {
+	if f.InUseReason != "" {
+		fmt.Fprintf(b, "\nStill needed: %s", escape.PlainText(f.InUseReason, maxTextRunes))
+	}
+	switch {
+	case f.LastUse != nil:
+		fmt.Fprintf(b, "\nLast use: %s, %s.", escape.PlainText(f.LastUse.Operation, maxIdentifierRunes), report.Ago(scan, f.LastUse.Time))
+	case f.UsageTracked:
+		b.WriteString("\nLast use: none recorded since tracking began.")
+	}
+	if f.ARN != "" {
+		fmt.Fprintf(b, "\nKey ARN: %s", escape.PlainText(f.ARN, maxIdentifierRunes))
+	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
-	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report"
 )
 
 // lineNote is the last line of an annotation on a file: what the line is to
@@ -48,18 +47,7 @@ func plannedMessage(f finding.Finding, scan time.Time) string {
 			b.WriteString("\nThe key was not found in AWS, so its use could not be checked.")
 		}
 	}
-	if f.InUseReason != "" {
-		fmt.Fprintf(&b, "\nStill needed: %s", escape.PlainText(f.InUseReason, maxTextRunes))
-	}
-	switch {
-	case f.LastUse != nil:
-		fmt.Fprintf(&b, "\nLast use: %s, %s.", plain(f.LastUse.Operation), report.Ago(scan, f.LastUse.Time))
-	case f.UsageTracked:
-		b.WriteString("\nLast use: none recorded since tracking began.")
-	}
-	if f.ARN != "" {
-		fmt.Fprintf(&b, "\nKey ARN: %s", plain(f.ARN))
-	}
+	writeUsage(&b, f, scan)
 	b.WriteString("\nIf the deletion is not intended, keep the resource (restore it; lifecycle prevent_destroy, or DeletionPolicy/UpdateReplacePolicy Retain).")
 	b.WriteString("\nIf it is intended, re-encrypt the data under another key, then document the key in the allowlist on the base branch.")
 	return b.String()

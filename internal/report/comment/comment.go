@@ -300,17 +300,7 @@ func (r renderer) row(f finding.Finding) string {
 	if f.InUseReason != "" {
 		key += "<br>⚠️ " + escape.Markdown(f.InUseReason, maxReason)
 	}
-	aliases := "—"
-	if len(f.Aliases) > 0 {
-		var as []string
-		for _, a := range f.Aliases[:min(len(f.Aliases), maxAliases)] {
-			as = append(as, escape.Markdown(a, maxAlias))
-		}
-		if extra := len(f.Aliases) - maxAliases; extra > 0 {
-			as = append(as, fmt.Sprintf("+%d more", extra))
-		}
-		aliases = strings.Join(as, "<br>")
-	}
+	aliases := aliasCell(f)
 	allow := allowCell(f)
 	cells := []string{
 		date, left, report.SeverityBadge(f.Severity),
@@ -475,4 +465,20 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// aliasCell lists a finding's aliases for a table cell, at most maxAliases,
+// then how many more; a dash when there are none.
+func aliasCell(f finding.Finding) string {
+	if len(f.Aliases) == 0 {
+		return "—"
+	}
+	var as []string
+	for _, a := range f.Aliases[:min(len(f.Aliases), maxAliases)] {
+		as = append(as, escape.Markdown(a, maxAlias))
+	}
+	if extra := len(f.Aliases) - maxAliases; extra > 0 {
+		as = append(as, fmt.Sprintf("+%d more", extra))
+	}
+	return strings.Join(as, "<br>")
 }

@@ -88,14 +88,7 @@ func (r renderer) plannedTable(b *strings.Builder, rows []finding.Finding) {
 		if f.InUseReason != "" {
 			key += "<br>⚠️ " + escape.Markdown(f.InUseReason, maxReason)
 		}
-		aliases := "—"
-		if len(f.Aliases) > 0 {
-			var as []string
-			for _, a := range f.Aliases[:min(len(f.Aliases), maxAliases)] {
-				as = append(as, escape.Markdown(a, maxAlias))
-			}
-			aliases = strings.Join(as, "<br>")
-		}
+		aliases := aliasCell(f)
 		lastUse := "—"
 		if p.Live {
 			lastUse = r.lastUse(f)

@@ -35,6 +35,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/sigv4"
 )
 
 // X-Amz-Target values. The Go SDK sends the short CloudTrail form; the long,
@@ -243,7 +245,7 @@ type apiError struct {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	target := r.Header.Get("X-Amz-Target")
-	region, akid, service := credentialScope(r.Header.Get("Authorization"))
+	region, akid, service := sigv4.CredentialScope(r.Header.Get("Authorization"))
 
 	s.mu.Lock()
 	req := Request{Target: target, Region: region, AccessKeyID: akid, Time: s.now(), Body: body}
@@ -557,21 +559,6 @@ func epoch(t time.Time) json.Number {
 	return json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
 }
 
-// credentialScope reads "Credential=AKID/date/region/service/aws4_request"
-// from a SigV4 Authorization header.
-func credentialScope(auth string) (region, akid, service string) {
-	_, rest, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return "", "", ""
-	}
-	cred, _, _ := strings.Cut(rest, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
-		return "", "", ""
-	}
-	return parts[2], parts[0], parts[3]
-}
-
 // keyIDOf returns the key id of a key id or key ARN.
 func keyIDOf(ref string) string {
 	if i := strings.LastIndex(ref, ":key/"); i >= 0 {
@@ -664,7 +651,7 @@ func (s *Server) watchSchedule(w http.ResponseWriter, r *http.Request, next http
 	if json.Unmarshal(reqBody, &in) != nil || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.DeletionDate == nil {
 		return // moto answers 200 without a DeletionDate when it ignores a window
 	}
-	region, akid, _ := credentialScope(r.Header.Get("Authorization"))
+	region, akid, _ := sigv4.CredentialScope(r.Header.Get("Authorization"))
 	window := 30 // the API's default
 	if in.PendingWindowInDays != nil {
 		window = *in.PendingWindowInDays

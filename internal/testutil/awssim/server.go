@@ -38,6 +38,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/latencyproxy"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/sigv4"
 )
 
 // Quota is a token bucket: Rate requests a second, Burst at once.
@@ -258,7 +259,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // parse names the operation, service, Region and account of a request.
 func (s *Server) parse(r *http.Request, body []byte) (call, bool) {
 	c := call{body: body}
-	c.region, c.akid, c.service = credentialScope(r.Header.Get("Authorization"))
+	c.region, c.akid, c.service = sigv4.CredentialScope(r.Header.Get("Authorization"))
 	if c.region == "" {
 		c.region = s.opts.DefaultRegion
 	}
@@ -361,19 +362,4 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-// credentialScope reads "Credential=AKID/date/region/service/aws4_request"
-// from a SigV4 Authorization header.
-func credentialScope(auth string) (region, akid, service string) {
-	_, rest, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return "", "", ""
-	}
-	cred, _, _ := strings.Cut(rest, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
-		return "", "", ""
-	}
-	return parts[2], parts[0], parts[3]
 }
