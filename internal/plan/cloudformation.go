@@ -2,7 +2,6 @@ package plan
 
 import (
 	"cmp"
-	"encoding/json"
 	"io"
 	"regexp"
 	"slices"
@@ -63,11 +62,8 @@ var (
 // say; such deletions are kept, and SettlePolicies drops the ones whose
 // template retains the key.
 func ReadChangeSet(r io.Reader, source string, maxBytes int64) (ChangeSet, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
+	dec, maxBytes := boundedDecoder(r, maxBytes)
 	out := ChangeSet{Source: source}
-	dec := json.NewDecoder(&limitedReader{r: r, remaining: maxBytes, max: maxBytes})
 	var (
 		changes    []cfnResourceChange
 		sawChanges bool

@@ -234,3 +234,12 @@ func endOfDocument(source string, dec *json.Decoder, err error, maxBytes int64) 
 	}
 	return nil
 }
+
+// boundedDecoder decodes at most maxBytes of r (0 or less: DefaultMaxBytes),
+// and returns the bound it applies.
+func boundedDecoder(r io.Reader, maxBytes int64) (*json.Decoder, int64) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return json.NewDecoder(&limitedReader{r: r, remaining: maxBytes, max: maxBytes}), maxBytes
+}

@@ -112,11 +112,8 @@ var (
 // (at most maxBytes; 0 means DefaultMaxBytes) and returns the KMS keys it
 // deletes or replaces. source names the file in errors and in each Deletion.
 func ReadTerraform(r io.Reader, source string, maxBytes int64) (TerraformPlan, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
+	dec, maxBytes := boundedDecoder(r, maxBytes)
 	out := TerraformPlan{Source: source}
-	dec := json.NewDecoder(&limitedReader{r: r, remaining: maxBytes, max: maxBytes})
 	var (
 		version         string
 		isPlan, errored bool
