@@ -325,6 +325,9 @@ STATIC_INPUTS=(
   "INPUT_REGIONS=${REGION_A},${REGION_B}"
   # No GitHub here: no comment, no code scanning upload.
   "INPUT_COMMENT=off" "INPUT_UPLOAD-SARIF=false"
+  # The event is a pull request, whose default fail-scope (change) counts only
+  # what the change touches; these cases judge every key, as an audit does.
+  "INPUT_FAIL-SCOPE=all"
 )
 
 log "case 1: pending keys fail the gate (fail-on: medium, the default)"
