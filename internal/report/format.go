@@ -117,6 +117,9 @@ type Tally struct {
 	BySeverity  map[finding.Severity]int // unapproved only
 	Allowlisted int
 	Total       int
+	// Elsewhere counts unapproved findings outside the change under review
+	// (fail-scope: change): reported, not counted by the verdict.
+	Elsewhere int
 }
 
 // Count tallies res.
@@ -125,6 +128,8 @@ func Count(res finding.Result) Tally {
 	for _, f := range res.Findings {
 		if f.Allowlisted {
 			t.Allowlisted++
+		} else if f.Elsewhere {
+			t.Elsewhere++
 		}
 	}
 	return t

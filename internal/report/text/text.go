@@ -41,6 +41,9 @@ func Render(res finding.Result) string {
 		t.BySeverity[finding.SeverityCritical], t.BySeverity[finding.SeverityHigh],
 		t.BySeverity[finding.SeverityMedium], t.BySeverity[finding.SeverityLow], t.Allowlisted,
 		len(res.Scanned), len(res.Errors), res.KeysSeen)
+	if t.Elsewhere > 0 {
+		fmt.Fprintf(&b, "%d finding(s) elsewhere in the account, outside this change (fail-scope: change): reported, not counted by the verdict.\n", t.Elsewhere)
+	}
 	for _, e := range res.Errors {
 		fmt.Fprintf(&b, "  scan error: account %s region %s (%s): %s\n", cell(e.Account, 20), cell(orDash(e.Region), 20), cell(e.Stage, 30), cell(e.Message, 500))
 	}
