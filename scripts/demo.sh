@@ -53,7 +53,7 @@ echo
 echo "== Job summary ($GITHUB_STEP_SUMMARY)"
 cat "$GITHUB_STEP_SUMMARY"
 echo
-echo "== Exit code: $code (0 pass, 1 gate failed, 2 bad configuration, 3 scan incomplete)"
+echo "== Exit code: $code (0 pass, 1 gate failed, 2 bad configuration, 3 scan incomplete, 4 reports incomplete)"
 echo "Reports: $out/report.json $out/report.sarif $out/summary.md"
 # The demo has unapproved keys pending deletion: the gate must fail (1).
 [ "$code" -eq 1 ]
