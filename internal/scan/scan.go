@@ -55,14 +55,25 @@ type Options struct {
 	// requests per second, backoff on throttling) and in total. Nil: a total
 	// cap of Concurrency alone.
 	Pacer *pace.Pacer
-	// Evidence, when set, is called once for each target with findings,
-	// with them, while the target's aliases and tags are read and the other
-	// targets are still being scanned. It may set any field of the findings
-	// but Aliases and Tags, and returns warnings.
-	Evidence func(ctx context.Context, findings []finding.Finding) []string
+	// Evidence, when set, is handed each finding as soon as DescribeKey
+	// finds it, while the rest of its target is still being scanned and its
+	// aliases and tags read: its evidence (CloudTrail, 2 lookups a second per
+	// account and Region) starts with the target's first finding, not after
+	// its last key. Scan waits for it before returning.
+	Evidence Evidence
 	// Now is the scan time, against which a DeletionDate is bounded; zero
 	// means time.Now().
 	Now time.Time
+}
+
+// Evidence gathers evidence for findings (forensics.Gatherer).
+type Evidence interface {
+	// Add starts gathering f's evidence and returns without waiting. Until
+	// Wait returns it may set any field of f but Aliases and Tags, which
+	// the scan sets meanwhile.
+	Add(f *finding.Finding)
+	// Wait waits for every finding added and returns warnings.
+	Wait() []string
 }
 
 // DefaultCallTimeout is the default bound of one AWS operation.
@@ -121,14 +132,19 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	s.dispatch(ctx, targets, firsts, ready, results)
 
 	var out Outcome
+	var evidence []string
+	if opts.Evidence != nil {
+		evidence = opts.Evidence.Wait()
+	}
 	for i, r := range results {
 		t := targets[i]
 		out.KeysSeen += r.keysSeen
-		out.Findings = append(out.Findings, r.findings...)
+		for _, f := range r.findings {
+			out.Findings = append(out.Findings, *f)
+		}
 		if r.warning != "" {
 			out.Warnings = append(out.Warnings, r.warning)
 		}
-		out.Warnings = append(out.Warnings, r.evidence...)
 		out.Errors = append(out.Errors, r.keyErrs...)
 		if r.err != nil {
 			out.Errors = append(out.Errors, *r.err)
@@ -136,6 +152,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 			out.Scanned = append(out.Scanned, finding.Target{Account: t.Account, Region: t.Region})
 		}
 	}
+	out.Warnings = append(out.Warnings, evidence...)
 	out.APICalls = s.pool.calls.Load()
 	sort.Slice(out.Scanned, func(i, j int) bool {
 		a, b := out.Scanned[i], out.Scanned[j]
@@ -153,12 +170,12 @@ type scanner struct {
 }
 
 type targetResult struct {
-	findings []finding.Finding
+	// findings are shared with Options.Evidence until it is waited for.
+	findings []*finding.Finding
 	keysSeen int
 	err      *finding.ScanError  // the target as a whole could not be scanned
 	keyErrs  []finding.ScanError // single keys that could not be read; the rest was
 	warning  string
-	evidence []string // Options.Evidence's warnings
 }
 
 // maxKeyErrors bounds the per-key errors kept for one target; the rest are
@@ -314,16 +331,7 @@ func (s *scanner) scanTarget(ctx context.Context, t Target, first firstPage) tar
 	// Findings already made are kept: a partial region is still evidence.
 	res.err = ts.failed
 	if len(res.findings) > 0 {
-		var wg sync.WaitGroup
-		if s.opts.Evidence != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res.evidence = s.opts.Evidence(ctx, res.findings)
-			}()
-		}
 		warning, err := s.enrich(ctx, t, res.findings, ts.listed)
-		wg.Wait()
 		if err != nil && res.err == nil {
 			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: awserr.Describe(err)}
 		}
@@ -431,12 +439,15 @@ func (s *scanner) described(ts *targetScan, id string, out *kms.DescribeKeyOutpu
 		ts.keyDenied(id, dateErr)
 	}
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	if customer {
 		ts.res.keysSeen++
 	}
 	if f != nil {
-		ts.res.findings = append(ts.res.findings, *f)
+		ts.res.findings = append(ts.res.findings, f)
+	}
+	ts.mu.Unlock()
+	if f != nil && s.opts.Evidence != nil {
+		s.opts.Evidence.Add(f)
 	}
 }
 
@@ -536,7 +547,7 @@ func (s *scanner) classify(t Target, md *types.KeyMetadata) (*finding.Finding, b
 // listed/100 pages, at least one). Tag failures are not fatal (tags are
 // context, not evidence) but are returned as one warning; an alias failure is
 // the target's error.
-func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding, listed int) (string, error) {
+func (s *scanner) enrich(ctx context.Context, t Target, fs []*finding.Finding, listed int) (string, error) {
 	var (
 		wg               sync.WaitGroup
 		mu               sync.Mutex
@@ -565,8 +576,7 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding, li
 			}
 		}()
 	}
-	for i := range fs {
-		f := &fs[i]
+	for _, f := range fs {
 		if perKey {
 			in := &kms.ListAliasesInput{KeyId: aws.String(f.KeyID), Limit: aws.Int32(100)}
 			var page *kms.ListAliasesOutput
