@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -240,33 +242,55 @@ func (f firstPage) size() int {
 	return len(f.page.Keys)
 }
 
+// firstPagePriority ranks a target's calls until its first page is in.
+const firstPagePriority = math.MaxInt32
+
 // firstPages reads the first ListKeys page of every target through the
 // pool, sends each target's index to ready once its page is in, ranks the
-// target by its keys in the pool, and returns when every page is in.
+// target by its keys in the pool, and returns when every page is in. The
+// pages are asked for by several goroutines in target order: one alone,
+// among thousands of goroutines describing keys, got a few hundred pages a
+// second out.
 func (s *scanner) firstPages(ctx context.Context, targets []Target, out []firstPage, ready chan<- int) {
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		var page *kms.ListKeysOutput
-		call := func(ctx context.Context) (err error) {
-			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
-			return err
-		}
-		done := func(err error) {
-			if page != nil {
-				// Keep what the scan reads, not the SDK's response metadata:
-				// 17,000 of those held 200 MB.
-				page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
+	var wg, issuers sync.WaitGroup
+	var next atomic.Int64
+	for range min(len(targets), max(1, min(s.opts.Concurrency/64, 16))) {
+		issuers.Add(1)
+		go func() {
+			defer issuers.Done()
+			for i := int(next.Add(1)) - 1; i < len(targets); i = int(next.Add(1)) - 1 {
+				s.firstPage(ctx, &wg, i, targets[i], out, ready)
 			}
-			out[i] = firstPage{page: page, err: err}
-			s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
-			ready <- i
-		}
-		if err := s.pool.spawn(ctx, &wg, t, "ListKeys", call, done); err != nil {
-			out[i] = firstPage{err: err}
-			ready <- i
-		}
+		}()
 	}
+	issuers.Wait()
 	wg.Wait()
+}
+
+// firstPage asks for target i's first ListKeys page.
+func (s *scanner) firstPage(ctx context.Context, wg *sync.WaitGroup, i int, t Target, out []firstPage, ready chan<- int) {
+	var page *kms.ListKeysOutput
+	call := func(ctx context.Context) (err error) {
+		page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
+		return err
+	}
+	done := func(err error) {
+		if page != nil {
+			// Keep what the scan reads, not the SDK's response metadata:
+			// 17,000 of those held 200 MB.
+			page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
+		}
+		out[i] = firstPage{page: page, err: err}
+		s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
+		ready <- i
+	}
+	// A first page outranks every other call: until each target's size is
+	// known, the biggest one, whose evidence takes longest, is not.
+	s.pool.pacer.SetPriority(t.Account, t.Region, firstPagePriority)
+	if err := s.pool.spawn(ctx, wg, t, "ListKeys", call, done); err != nil {
+		out[i] = firstPage{err: err}
+		ready <- i
+	}
 }
 
 // dispatch scans each target once its first page is ready, at most
