@@ -19,9 +19,9 @@ import (
 // them. Each adds to res; none writes a report.
 
 // scanTargets scans every target under one pacer (per account and Region
-// limits, max-concurrency in total) and gathers each target's evidence (last
-// use, who scheduled the deletion) as soon as its findings are known, while
-// the other targets are still being scanned.
+// limits, max-concurrency in total) and gathers each finding's evidence (last
+// use, who scheduled the deletion) as soon as it is found, while the scan
+// goes on.
 func scanTargets(ctx context.Context, s config.Settings, log *console.Console, targets []scan.Target, clients *clientCache, res *finding.Result) {
 	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s), gathering evidence for findings as they are found", len(targets)))
 	pacer := pace.New(pace.Options{Total: s.MaxConcurrency})
@@ -32,17 +32,16 @@ func scanTargets(ctx context.Context, s config.Settings, log *console.Console, t
 		Pacer:           pacer,
 	}
 	if clients != nil {
-		opts.Evidence = func(ctx context.Context, fs []finding.Finding) []string {
-			return forensics.Enrich(ctx, fs, clients.pacedForensics(pacer), forensics.Options{
-				ScanTime:      res.ScanTime,
-				RecentUseDays: recentUseDays(s.RecentUseDays),
-				CloudTrail:    s.CloudTrail,
-				Concurrency:   s.MaxConcurrency,
-				// A tenth under the quota: calls that bunch on their way
-				// must not be throttled (each throttling costs a second).
-				LookupsPerSecond: forensics.DefaultLookupsPerSecond * 0.9,
-			})
-		}
+		opts.Evidence = forensics.Start(ctx, clients.pacedForensics(pacer), forensics.Options{
+			ScanTime:      res.ScanTime,
+			RecentUseDays: recentUseDays(s.RecentUseDays),
+			CloudTrail:    s.CloudTrail,
+			Concurrency:   s.MaxConcurrency,
+			// 5% under the quota: one lookup at a time per account and
+			// Region, each spaced from the last, reaches the server within a
+			// few milliseconds of its slot (a throttling costs a second).
+			LookupsPerSecond: forensics.DefaultLookupsPerSecond * 0.95,
+		})
 	}
 	out := scan.Scan(ctx, targets, opts)
 	done()

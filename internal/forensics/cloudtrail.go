@@ -339,7 +339,9 @@ func (e *enricher) analyze(i int, f *finding.Finding, events []event, start time
 			ErrorCode: ev.ErrorCode,
 		})
 	}
+	e.issuesMu.Lock()
 	e.attempts[i] = len(uses)
+	e.issuesMu.Unlock()
 	if len(uses) > MaxAttemptedUses {
 		uses = uses[:MaxAttemptedUses]
 	}

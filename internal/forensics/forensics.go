@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
@@ -115,32 +114,16 @@ func (o *Options) defaults() {
 // opts.CloudTrail is set, LookupEvents for findings in PendingDeletion or
 // PendingReplicaDeletion.
 func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, opts Options) []string {
-	opts.defaults()
-	e := &enricher{
-		opts:     opts,
-		clients:  clients,
-		regions:  map[string]*regionState{},
-		issues:   make([][]issue, len(findings)),
-		attempts: make([]int, len(findings)),
-	}
-	usageAPIs := make([]KeyUsageAPI, len(findings))
-	trailAPIs := make([]LookupEventsAPI, len(findings))
-	for i := range findings {
-		f := &findings[i] // by pointer: other fields may be written meanwhile (scan.Options.Evidence)
-		usageAPIs[i], trailAPIs[i] = clients(f.Account, f.Region)
-	}
-
-	// GetKeyLastUsage: one call per finding, concurrently. The first call of
-	// each account and region probes whether the endpoint supports it, and
-	// the others of that region wait for it: start every region's probe
-	// first, so the probes overlap instead of queueing behind each other.
+	g := Start(ctx, clients, opts)
+	// The first GetKeyLastUsage call of each account and region probes
+	// whether the endpoint supports it, and the others of that region wait
+	// for it: add every region's first finding first, so the probes overlap
+	// instead of queueing behind each other. CloudTrail keeps each region's
+	// order, regions in sorted order.
 	var firsts, rest []int
 	probed := map[string]bool{}
 	for i := range findings {
-		f := &findings[i] // by pointer: other fields may be written meanwhile (scan.Options.Evidence)
-		if usageAPIs[i] == nil {
-			continue
-		}
+		f := &findings[i]
 		if k := f.Account + "/" + f.Region; !probed[k] {
 			probed[k] = true
 			firsts = append(firsts, i)
@@ -148,65 +131,25 @@ func Enrich(ctx context.Context, findings []finding.Finding, clients Clients, op
 			rest = append(rest, i)
 		}
 	}
-	// GetKeyLastUsage and CloudTrail run side by side: they fill different
-	// fields, and neither needs the other.
-	var both sync.WaitGroup
-	both.Add(1)
-	go func() {
-		defer both.Done()
-		g := new(errgroup.Group)
-		g.SetLimit(opts.Concurrency)
-		for _, i := range append(firsts, rest...) {
-			g.Go(func() error {
-				e.usage(ctx, i, &findings[i], usageAPIs[i])
-				return nil
-			})
-		}
-		_ = g.Wait()
-	}()
-	if opts.CloudTrail {
-		e.lookups(ctx, findings, trailAPIs)
-	}
-	both.Wait()
-
+	idx := make([]int, len(findings))
 	for i := range findings {
-		setReason(&findings[i], e.attempts[i], opts)
+		idx[i] = g.register(&findings[i])
 	}
-	return e.warnings()
-}
-
-// lookups reads CloudTrail for the findings pending deletion: one worker per
-// account and region, since LookupEvents' quota is per account and region;
-// regions run concurrently.
-func (e *enricher) lookups(ctx context.Context, findings []finding.Finding, trailAPIs []LookupEventsAPI) {
-	e.deadline = e.opts.Now().Add(e.opts.CloudTrailBudget)
-	trailCtx, cancel := context.WithTimeoutCause(ctx, e.opts.CloudTrailBudget, errBudget)
-	defer cancel()
-	groups := map[string][]int{}
-	var order []string
-	for i := range findings {
-		f := &findings[i] // by pointer: other fields may be written meanwhile (scan.Options.Evidence)
-		if trailAPIs[i] == nil || !pending(f.State) {
-			continue
-		}
-		k := f.Account + "/" + f.Region
-		if groups[k] == nil {
-			order = append(order, k)
-		}
-		groups[k] = append(groups[k], i)
+	for _, i := range append(firsts, rest...) {
+		g.startUsage(idx[i], &findings[i])
 	}
-	sort.Strings(order)
-	g := new(errgroup.Group)
-	g.SetLimit(e.opts.Concurrency)
-	for _, k := range order {
-		g.Go(func() error {
-			for _, i := range groups[k] {
-				e.trail(trailCtx, i, &findings[i], trailAPIs[i])
-			}
-			return nil
-		})
+	trail := make([]int, len(findings))
+	for i := range trail {
+		trail[i] = i
 	}
-	_ = g.Wait()
+	sort.SliceStable(trail, func(a, b int) bool {
+		fa, fb := &findings[trail[a]], &findings[trail[b]]
+		return fa.Account+"/"+fa.Region < fb.Account+"/"+fb.Region
+	})
+	for _, i := range trail {
+		g.startTrail(idx[i], &findings[i])
+	}
+	return g.Wait()
 }
 
 func pending(state string) bool {
@@ -250,6 +193,15 @@ func (e *enricher) region(account, region string) *regionState {
 		e.regions[k] = st
 	}
 	return st
+}
+
+// add makes room for one more finding's issues and returns its index.
+func (e *enricher) add() int {
+	e.issuesMu.Lock()
+	defer e.issuesMu.Unlock()
+	e.issues = append(e.issues, nil)
+	e.attempts = append(e.attempts, 0)
+	return len(e.issues) - 1
 }
 
 func (e *enricher) report(i int, is issue) {

@@ -3,15 +3,16 @@ package scan
 import (
 	"context"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/pace"
@@ -74,9 +75,19 @@ func TestAliasesByTheCheaperLookup(t *testing.T) {
 	}
 }
 
-// Evidence runs once per target with findings, with that target's findings,
-// and its warnings reach the outcome.
-func TestEvidencePerTargetWithFindings(t *testing.T) {
+// evidenceFunc is an Evidence that runs add in the scan's goroutine for each
+// finding, and whose Wait returns warnings.
+type evidenceFunc struct {
+	add      func(f *finding.Finding)
+	warnings []string
+}
+
+func (e evidenceFunc) Add(f *finding.Finding) { e.add(f) }
+func (e evidenceFunc) Wait() []string         { return e.warnings }
+
+// Evidence is handed every finding once, what it sets is kept, and its
+// warnings reach the outcome.
+func TestEvidencePerFinding(t *testing.T) {
 	w := awssim.NewWorld(awssim.BaseAccount, []string{"eu-west-1", "us-east-1", "ap-south-1"}, time.Now())
 	w.AddKeys(1, awssim.BaseAccount, "eu-west-1", 5, 2, false)
 	w.AddKeys(2, awssim.BaseAccount, "us-east-1", 4, 0, false)
@@ -84,35 +95,77 @@ func TestEvidencePerTargetWithFindings(t *testing.T) {
 	targets, _ := simTargets(t, w)
 	var mu sync.Mutex
 	calls := map[string]int{}
-	out := Scan(context.Background(), targets, Options{Concurrency: 8, Evidence: func(_ context.Context, fs []finding.Finding) []string {
-		mu.Lock()
-		defer mu.Unlock()
-		calls[fs[0].Region] += len(fs)
-		for i := range fs {
-			fs[i].InUseReason = "checked"
-			if fs[i].Region != fs[0].Region {
-				t.Errorf("one call mixes %s and %s", fs[0].Region, fs[i].Region)
-			}
-		}
-		return []string{"evidence for " + fs[0].Region}
+	out := Scan(context.Background(), targets, Options{Concurrency: 8, Evidence: evidenceFunc{
+		add: func(f *finding.Finding) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls[f.Region]++
+			f.InUseReason = "checked " + f.KeyID
+		},
+		warnings: []string{"evidence warning"},
 	}})
 	if len(calls) != 2 || calls["eu-west-1"] != 2 || calls["ap-south-1"] != 1 {
 		t.Fatalf("evidence calls %v, want eu-west-1 with 2 findings and ap-south-1 with 1", calls)
 	}
+	if len(out.Findings) != 3 {
+		t.Fatalf("%d findings, want 3", len(out.Findings))
+	}
 	for _, f := range out.Findings {
-		if f.InUseReason != "checked" {
-			t.Errorf("finding %s: the evidence it was given is lost", f.KeyID)
+		if f.InUseReason != "checked "+f.KeyID {
+			t.Errorf("finding %s: the evidence it was given is lost (%q)", f.KeyID, f.InUseReason)
 		}
 	}
-	sort.Strings(out.Warnings)
-	if len(out.Warnings) != 2 || out.Warnings[0] != "evidence for ap-south-1" {
+	if len(out.Warnings) != 1 || out.Warnings[0] != "evidence warning" {
 		t.Fatalf("warnings %v", out.Warnings)
 	}
 }
 
+// A finding's evidence starts while its target is still being described,
+// not after its last key: here every healthy key's DescribeKey answers only
+// once the pending key was handed to Evidence.
+func TestEvidenceStartsBeforeTheTargetsLastKey(t *testing.T) {
+	w := awssim.NewWorld(awssim.BaseAccount, []string{"eu-west-1"}, time.Now())
+	w.AddKeys(1, awssim.BaseAccount, "eu-west-1", 20, 1, false)
+	targets, _ := simTargets(t, w)
+	handed := make(chan struct{})
+	var once sync.Once
+	gated := &gatedKMS{KMSAPI: targets[0].Client, open: handed}
+	targets[0].Client = gated
+	out := Scan(context.Background(), targets, Options{Concurrency: 32, Evidence: evidenceFunc{
+		add: func(*finding.Finding) { once.Do(func() { close(handed) }) },
+	}})
+	if len(out.Findings) != 1 || len(out.Errors) != 0 {
+		t.Fatalf("findings %v, errors %v: want the one pending key", out.Findings, out.Errors)
+	}
+	if n := gated.late.Load(); n != 0 {
+		t.Fatalf("%d healthy keys were described before the finding reached Evidence, want 0", n)
+	}
+}
+
+// gatedKMS holds each DescribeKey answer of a key not pending deletion until
+// open is closed; an answer held 5 s is counted late and let through.
+type gatedKMS struct {
+	KMSAPI
+	open <-chan struct{}
+	late atomic.Int32
+}
+
+func (g *gatedKMS) DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, opts ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	out, err := g.KMSAPI.DescribeKey(ctx, in, opts...)
+	if err != nil || out.KeyMetadata.KeyState == types.KeyStatePendingDeletion {
+		return out, err
+	}
+	select {
+	case <-g.open:
+	case <-time.After(5 * time.Second):
+		g.late.Add(1)
+	}
+	return out, err
+}
+
 // A target is scanned once its first ListKeys page is in; of the targets
-// waiting for a slot, the one with the most keys goes first, so its evidence
-// starts first.
+// waiting for a slot, the one with the most keys goes first, so its
+// findings, and their evidence, come first.
 func TestWaitingTargetsWithMostKeysFirst(t *testing.T) {
 	w := awssim.NewWorld(awssim.BaseAccount, []string{"ap-south-1", "eu-west-1", "us-east-1"}, time.Now())
 	w.AddKeys(1, awssim.BaseAccount, "ap-south-1", 5, 1, false)
@@ -123,15 +176,14 @@ func TestWaitingTargetsWithMostKeysFirst(t *testing.T) {
 	var mu sync.Mutex
 	// One target at a time: the first whose page is in (ap-south-1, listed
 	// first) holds the slot until the other two pages are in too.
-	Scan(context.Background(), targets, Options{Concurrency: 1, Evidence: func(_ context.Context, fs []finding.Finding) []string {
+	Scan(context.Background(), targets, Options{Concurrency: 1, Evidence: evidenceFunc{add: func(f *finding.Finding) {
 		for srv.Counts().ByOperation["ListKeys"] < 3 {
 			time.Sleep(time.Millisecond)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		order = append(order, fs[0].Region)
-		return nil
-	}})
+		order = append(order, f.Region)
+	}}})
 	if strings.Join(order, ",") != "ap-south-1,eu-west-1,us-east-1" {
 		t.Fatalf("evidence order %v, want ap-south-1 (first ready), then by keys: eu-west-1 (50), us-east-1 (20)", order)
 	}
@@ -146,11 +198,13 @@ func TestHungRegionHoldsOnlyItself(t *testing.T) {
 	// The run ends long before the per-call timeout (90 s) would.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	out := Scan(ctx, targets, Options{Concurrency: 4, Evidence: func(_ context.Context, fs []finding.Finding) []string {
-		return []string{"evidence for " + fs[0].Region + " while eu-west-1 hangs"}
-	}})
+	var handed atomic.Int32
+	out := Scan(ctx, targets, Options{Concurrency: 4, Evidence: evidenceFunc{add: func(*finding.Finding) { handed.Add(1) }}})
 	if len(out.Findings) != 1 || len(out.Errors) != 1 || out.Errors[0].Region != "eu-west-1" {
 		t.Fatalf("findings %v, errors %v: want us-east-1's finding and eu-west-1's error", out.Findings, out.Errors)
+	}
+	if handed.Load() != 1 {
+		t.Fatalf("%d findings handed to Evidence while eu-west-1 hung, want 1", handed.Load())
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,14 +57,25 @@ type Options struct {
 	// requests per second, backoff on throttling) and in total. Nil: a total
 	// cap of Concurrency alone.
 	Pacer *pace.Pacer
-	// Evidence, when set, is called once for each target with findings,
-	// with them, while the target's aliases and tags are read and the other
-	// targets are still being scanned. It may set any field of the findings
-	// but Aliases and Tags, and returns warnings.
-	Evidence func(ctx context.Context, findings []finding.Finding) []string
+	// Evidence, when set, is handed each finding as soon as DescribeKey
+	// finds it, while the rest of its target is still being scanned and its
+	// aliases and tags read: its evidence (CloudTrail, 2 lookups a second per
+	// account and Region) starts with the target's first finding, not after
+	// its last key. Scan waits for it before returning.
+	Evidence Evidence
 	// Now is the scan time, against which a DeletionDate is bounded; zero
 	// means time.Now().
 	Now time.Time
+}
+
+// Evidence gathers evidence for findings (forensics.Gatherer).
+type Evidence interface {
+	// Add starts gathering f's evidence and returns without waiting. Until
+	// Wait returns it may set any field of f but Aliases and Tags, which
+	// the scan sets meanwhile.
+	Add(f *finding.Finding)
+	// Wait waits for every finding added and returns warnings.
+	Wait() []string
 }
 
 // DefaultCallTimeout is the default bound of one AWS operation.
@@ -121,14 +134,19 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 	s.dispatch(ctx, targets, firsts, ready, results)
 
 	var out Outcome
+	var evidence []string
+	if opts.Evidence != nil {
+		evidence = opts.Evidence.Wait()
+	}
 	for i, r := range results {
 		t := targets[i]
 		out.KeysSeen += r.keysSeen
-		out.Findings = append(out.Findings, r.findings...)
+		for _, f := range r.findings {
+			out.Findings = append(out.Findings, *f)
+		}
 		if r.warning != "" {
 			out.Warnings = append(out.Warnings, r.warning)
 		}
-		out.Warnings = append(out.Warnings, r.evidence...)
 		out.Errors = append(out.Errors, r.keyErrs...)
 		if r.err != nil {
 			out.Errors = append(out.Errors, *r.err)
@@ -136,6 +154,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 			out.Scanned = append(out.Scanned, finding.Target{Account: t.Account, Region: t.Region})
 		}
 	}
+	out.Warnings = append(out.Warnings, evidence...)
 	out.APICalls = s.pool.calls.Load()
 	sort.Slice(out.Scanned, func(i, j int) bool {
 		a, b := out.Scanned[i], out.Scanned[j]
@@ -153,12 +172,12 @@ type scanner struct {
 }
 
 type targetResult struct {
-	findings []finding.Finding
+	// findings are shared with Options.Evidence until it is waited for.
+	findings []*finding.Finding
 	keysSeen int
 	err      *finding.ScanError  // the target as a whole could not be scanned
 	keyErrs  []finding.ScanError // single keys that could not be read; the rest was
 	warning  string
-	evidence []string // Options.Evidence's warnings
 }
 
 // maxKeyErrors bounds the per-key errors kept for one target; the rest are
@@ -223,33 +242,55 @@ func (f firstPage) size() int {
 	return len(f.page.Keys)
 }
 
+// firstPagePriority ranks a target's calls until its first page is in.
+const firstPagePriority = math.MaxInt32
+
 // firstPages reads the first ListKeys page of every target through the
 // pool, sends each target's index to ready once its page is in, ranks the
-// target by its keys in the pool, and returns when every page is in.
+// target by its keys in the pool, and returns when every page is in. The
+// pages are asked for by several goroutines in target order: one alone,
+// among thousands of goroutines describing keys, got a few hundred pages a
+// second out.
 func (s *scanner) firstPages(ctx context.Context, targets []Target, out []firstPage, ready chan<- int) {
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		var page *kms.ListKeysOutput
-		call := func(ctx context.Context) (err error) {
-			page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
-			return err
-		}
-		done := func(err error) {
-			if page != nil {
-				// Keep what the scan reads, not the SDK's response metadata:
-				// 17,000 of those held 200 MB.
-				page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
+	var wg, issuers sync.WaitGroup
+	var next atomic.Int64
+	for range min(len(targets), max(1, min(s.opts.Concurrency/64, 16))) {
+		issuers.Add(1)
+		go func() {
+			defer issuers.Done()
+			for i := int(next.Add(1)) - 1; i < len(targets); i = int(next.Add(1)) - 1 {
+				s.firstPage(ctx, &wg, i, targets[i], out, ready)
 			}
-			out[i] = firstPage{page: page, err: err}
-			s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
-			ready <- i
-		}
-		if err := s.pool.spawn(ctx, &wg, t, "ListKeys", call, done); err != nil {
-			out[i] = firstPage{err: err}
-			ready <- i
-		}
+		}()
 	}
+	issuers.Wait()
 	wg.Wait()
+}
+
+// firstPage asks for target i's first ListKeys page.
+func (s *scanner) firstPage(ctx context.Context, wg *sync.WaitGroup, i int, t Target, out []firstPage, ready chan<- int) {
+	var page *kms.ListKeysOutput
+	call := func(ctx context.Context) (err error) {
+		page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
+		return err
+	}
+	done := func(err error) {
+		if page != nil {
+			// Keep what the scan reads, not the SDK's response metadata:
+			// 17,000 of those held 200 MB.
+			page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
+		}
+		out[i] = firstPage{page: page, err: err}
+		s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
+		ready <- i
+	}
+	// A first page outranks every other call: until each target's size is
+	// known, the biggest one, whose evidence takes longest, is not.
+	s.pool.pacer.SetPriority(t.Account, t.Region, firstPagePriority)
+	if err := s.pool.spawn(ctx, wg, t, "ListKeys", call, done); err != nil {
+		out[i] = firstPage{err: err}
+		ready <- i
+	}
 }
 
 // dispatch scans each target once its first page is ready, at most
@@ -314,16 +355,7 @@ func (s *scanner) scanTarget(ctx context.Context, t Target, first firstPage) tar
 	// Findings already made are kept: a partial region is still evidence.
 	res.err = ts.failed
 	if len(res.findings) > 0 {
-		var wg sync.WaitGroup
-		if s.opts.Evidence != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res.evidence = s.opts.Evidence(ctx, res.findings)
-			}()
-		}
 		warning, err := s.enrich(ctx, t, res.findings, ts.listed)
-		wg.Wait()
 		if err != nil && res.err == nil {
 			res.err = &finding.ScanError{Account: t.Account, Region: t.Region, Stage: "list-aliases", Message: awserr.Describe(err)}
 		}
@@ -431,12 +463,15 @@ func (s *scanner) described(ts *targetScan, id string, out *kms.DescribeKeyOutpu
 		ts.keyDenied(id, dateErr)
 	}
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	if customer {
 		ts.res.keysSeen++
 	}
 	if f != nil {
-		ts.res.findings = append(ts.res.findings, *f)
+		ts.res.findings = append(ts.res.findings, f)
+	}
+	ts.mu.Unlock()
+	if f != nil && s.opts.Evidence != nil {
+		s.opts.Evidence.Add(f)
 	}
 }
 
@@ -536,7 +571,7 @@ func (s *scanner) classify(t Target, md *types.KeyMetadata) (*finding.Finding, b
 // listed/100 pages, at least one). Tag failures are not fatal (tags are
 // context, not evidence) but are returned as one warning; an alias failure is
 // the target's error.
-func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding, listed int) (string, error) {
+func (s *scanner) enrich(ctx context.Context, t Target, fs []*finding.Finding, listed int) (string, error) {
 	var (
 		wg               sync.WaitGroup
 		mu               sync.Mutex
@@ -565,8 +600,7 @@ func (s *scanner) enrich(ctx context.Context, t Target, fs []finding.Finding, li
 			}
 		}()
 	}
-	for i := range fs {
-		f := &fs[i]
+	for _, f := range fs {
 		if perKey {
 			in := &kms.ListAliasesInput{KeyId: aws.String(f.KeyID), Limit: aws.Int32(100)}
 			var page *kms.ListAliasesOutput
