@@ -288,17 +288,22 @@ const firstPagePriority = math.MaxInt32
 // a few hundred pages a second out.
 func (s *scanner) firstPages(ctx context.Context, targets <-chan Target, ready chan<- *job) []*job {
 	var wg, issuers sync.WaitGroup
-	var mu sync.Mutex
+	// One goroutine numbers the targets in the order they arrive.
 	var jobs []*job
+	numbered := make(chan *job)
+	go func() {
+		defer close(numbered)
+		for t := range targets {
+			j := &job{seq: len(jobs), t: t}
+			jobs = append(jobs, j)
+			numbered <- j
+		}
+	}()
 	for range max(1, min(s.opts.Concurrency/64, 16)) {
 		issuers.Add(1)
 		go func() {
 			defer issuers.Done()
-			for t := range targets {
-				mu.Lock()
-				j := &job{seq: len(jobs), t: t}
-				jobs = append(jobs, j)
-				mu.Unlock()
+			for j := range numbered {
 				s.firstPage(ctx, &wg, j, ready)
 			}
 		}()
