@@ -24,14 +24,19 @@ type clientCache struct {
 	ctByKey   map[string]*cloudtrail.Client
 }
 
-func newClientCache(accounts []creds.Account) *clientCache {
-	c := &clientCache{configs: map[string]aws.Config{}, kmsByAcct: map[string]*kms.Client{}, ctByKey: map[string]*cloudtrail.Client{}}
-	for _, a := range accounts {
-		c.configs[a.ID] = a.Config
-	}
-	return c
+func newClientCache() *clientCache {
+	return &clientCache{configs: map[string]aws.Config{}, kmsByAcct: map[string]*kms.Client{}, ctByKey: map[string]*cloudtrail.Client{}}
 }
 
+// add makes a's clients available; accounts are added as they are resolved,
+// while others are scanned.
+func (c *clientCache) add(a creds.Account) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.configs[a.ID] = a.Config
+}
+
+// config is the account's configuration; c.mu must be held.
 func (c *clientCache) config(account string) (aws.Config, bool) {
 	cfg, ok := c.configs[account]
 	return cfg, ok

@@ -22,8 +22,8 @@ import (
 // limits, max-concurrency in total) and gathers each finding's evidence (last
 // use, who scheduled the deletion) as soon as it is found, while the scan
 // goes on.
-func scanTargets(ctx context.Context, s config.Settings, log *console.Console, targets []scan.Target, clients *clientCache, res *finding.Result) {
-	done := log.Group(fmt.Sprintf("Scanning %d account/region target(s), gathering evidence for findings as they are found", len(targets)))
+func scanTargets(ctx context.Context, s config.Settings, log *console.Console, targets *targetStream, clients *clientCache, res *finding.Result) {
+	done := log.Group("Scanning account/region targets as their accounts are resolved, gathering evidence for findings as they are found")
 	pacer := pace.New(pace.Options{Total: s.MaxConcurrency})
 	opts := scan.Options{
 		IncludeDisabled: s.IncludeDisabled,
@@ -43,7 +43,14 @@ func scanTargets(ctx context.Context, s config.Settings, log *console.Console, t
 			LookupsPerSecond: forensics.DefaultLookupsPerSecond * 0.95,
 		})
 	}
-	out := scan.Scan(ctx, targets, opts)
+	var out scan.Outcome
+	if targets == nil {
+		out = scan.Scan(ctx, nil, opts)
+	} else {
+		out = scan.ScanStream(ctx, targets.targets, opts)
+		res.Errors = append(res.Errors, targets.wait()...)
+	}
+	log.Infof("%d account/region target(s) scanned.", len(out.Scanned))
 	done()
 	res.Findings, res.Scanned, res.KeysSeen, res.APICalls = out.Findings, out.Scanned, out.KeysSeen, out.APICalls
 	res.Errors = append(res.Errors, out.Errors...)

@@ -106,7 +106,7 @@ func TestCLIStdoutIsTheTable(t *testing.T) {
 		t.Errorf("result line = %q", result)
 	}
 
-	for _, want := range []string{"Config file: " + cfg, "== Scanning 1 account/region target(s)", "warning: allowlist entry at " + cfg + ":", "JSON report: "} {
+	for _, want := range []string{"Config file: " + cfg, "== Scanning account/region targets", "1 account/region target(s) scanned.", "warning: allowlist entry at " + cfg + ":", "JSON report: "} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

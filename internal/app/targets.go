@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"time"
 
@@ -13,7 +14,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
 	"github.com/sethvargo/go-githubactions"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
@@ -25,11 +25,39 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/scan"
 )
 
-// resolveTargets turns the settings into the account/region targets to scan
-// and the clients later phases use. What could not be resolved is recorded
-// in res.Errors; the error it returns is configuration (exit 2).
-func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result) ([]scan.Target, *clientCache, error) {
-	accounts, errs, err := resolveAccounts(ctx, d, s, log)
+// targetStream is the run's account/region targets, sent as soon as each
+// account's credentials and Regions are known, so that the first accounts
+// are scanned while the last roles are still being assumed.
+type targetStream struct {
+	targets <-chan scan.Target
+	done    chan struct{}
+	errs    []finding.ScanError // set when done is closed
+}
+
+// wait returns, once every target was sent, the accounts that could not be
+// resolved (credentials, sorted by account) and then those whose Regions
+// could not be listed (sorted by account).
+func (ts *targetStream) wait() []finding.ScanError {
+	<-ts.done
+	return ts.errs
+}
+
+// resolveTargets starts turning the settings into the account/region targets
+// to scan and the clients later phases use. What could not be resolved is
+// recorded in res.Errors (a run without a base identity: stream nil) or
+// returned by the stream's wait; the error it returns is configuration
+// (exit 2).
+func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console.Console, res *finding.Result) (*targetStream, *clientCache, error) {
+	cache := newClientCache()
+	out := make(chan scan.Target, s.MaxConcurrency)
+	ts := &targetStream{targets: out, done: make(chan struct{})}
+	regions := newRegionLister(ctx, s)
+	wait, err := startAccounts(ctx, d, s, log, func(a creds.Account) {
+		cache.add(a)
+		regions.list(a, func(r string) {
+			out <- scan.Target{Account: a.ID, Region: r, Client: cache.kms(a.ID, r)}
+		})
+	})
 	if err != nil {
 		if errors.Is(err, creds.ErrNoIDToken) {
 			return nil, nil, err
@@ -37,66 +65,84 @@ func resolveTargets(ctx context.Context, d Deps, s config.Settings, log *console
 		res.Errors = append(res.Errors, finding.ScanError{Stage: "credentials", Message: err.Error()})
 		return nil, nil, nil
 	}
-	res.Errors = append(res.Errors, errs...)
-	regionsByAccount, errs := accountRegions(ctx, s, accounts)
-	res.Errors = append(res.Errors, errs...)
-	cache := newClientCache(accounts)
-	var targets []scan.Target
-	for i, a := range accounts {
-		for _, r := range regionsByAccount[i] {
-			targets = append(targets, scan.Target{Account: a.ID, Region: r, Client: cache.kms(a.ID, r)})
+	go func() {
+		defer close(ts.done)
+		_, errs, err := wait()
+		regionErrs := regions.wait()
+		close(out)
+		if err != nil {
+			errs = append(errs, finding.ScanError{Stage: "credentials", Message: err.Error()})
 		}
-	}
-	return targets, cache, nil
+		ts.errs = append(errs, regionErrs...)
+	}()
+	return ts, cache, nil
 }
 
-// resolveAccounts loads the base AWS configuration and the credentials of
-// every account the settings name; errs are accounts that could not be
-// resolved.
-func resolveAccounts(ctx context.Context, d Deps, s config.Settings, log *console.Console) (accounts []creds.Account, errs []finding.ScanError, err error) {
+// startAccounts loads the base AWS configuration, establishes the base
+// identity and starts resolving the credentials of every account the
+// settings name, handing each to ready as soon as it is verified.
+func startAccounts(ctx context.Context, d Deps, s config.Settings, log *console.Console, ready func(creds.Account)) (func() ([]creds.Account, []finding.ScanError, error), error) {
 	base, err := d.LoadAWSConfig(ctx, awsOptions(s, d)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	// The OIDC token comes from the runner through go-githubactions; its
 	// writer is the console's, which serialises every log write.
 	oidc := githubactions.New(githubactions.WithGetenv(d.Getenv), githubactions.WithWriter(log.Writer()))
-	return creds.Resolve(ctx, base, creds.Options{
+	return creds.Start(ctx, base, creds.Options{
 		Identity: s.Identity,
 		// AssumeRole is paced under STS's rate by creds itself.
 		Concurrency: s.MaxConcurrency,
-	}, creds.Deps{OIDC: oidc, Mask: log.Mask})
+	}, creds.Deps{OIDC: oidc, Mask: log.Mask}, ready)
 }
 
-// accountRegions lists the regions to scan in each account: the regions
-// setting, else each account's enabled regions.
-func accountRegions(ctx context.Context, s config.Settings, accounts []creds.Account) ([][]string, []finding.ScanError) {
-	regionsByAccount := make([][]string, len(accounts))
-	var (
-		g    errgroup.Group
-		mu   sync.Mutex
-		errs []finding.ScanError
-	)
-	g.SetLimit(s.MaxConcurrency)
-	for i, a := range accounts {
-		if s.Regions != nil {
-			regionsByAccount[i] = s.Regions
-			continue
-		}
-		g.Go(func() error {
-			rs, err := ec2query.EnabledRegions(ctx, a.Config)
+// regionLister lists the regions to scan in each account as it arrives: the
+// regions setting, else the account's enabled regions, at most
+// max-concurrency accounts at once.
+type regionLister struct {
+	ctx     context.Context
+	regions []string
+	slots   chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	errs    []finding.ScanError
+}
+
+func newRegionLister(ctx context.Context, s config.Settings) *regionLister {
+	return &regionLister{ctx: ctx, regions: s.Regions, slots: make(chan struct{}, max(1, s.MaxConcurrency))}
+}
+
+// list calls each with a's regions, in order, from one goroutine of its own,
+// and returns without waiting.
+func (l *regionLister) list(a creds.Account, each func(region string)) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		rs := l.regions
+		if rs == nil {
+			l.slots <- struct{}{}
+			var err error
+			rs, err = ec2query.EnabledRegions(l.ctx, a.Config)
+			<-l.slots
 			if err != nil {
-				mu.Lock()
-				errs = append(errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: awserr.Describe(err)})
-				mu.Unlock()
-				return nil
+				l.mu.Lock()
+				l.errs = append(l.errs, finding.ScanError{Account: a.ID, Stage: "regions", Message: awserr.Describe(err)})
+				l.mu.Unlock()
+				return
 			}
-			regionsByAccount[i] = rs
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return regionsByAccount, errs
+		}
+		for _, r := range rs {
+			each(r)
+		}
+	}()
+}
+
+// wait waits for every account listed so far and returns the accounts whose
+// regions could not be listed, sorted by account.
+func (l *regionLister) wait() []finding.ScanError {
+	l.wg.Wait()
+	sort.Slice(l.errs, func(i, j int) bool { return l.errs[i].Account < l.errs[j].Account })
+	return l.errs
 }
 
 // awsOptions are the load options of every AWS config the run uses:

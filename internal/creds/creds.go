@@ -114,14 +114,31 @@ type target struct {
 // runs under the context of the AWS call that needs it (the OIDC token fetch
 // under its own 30 s timeout, so a finished Resolve context does not break it).
 func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]Account, []finding.ScanError, error) {
-	opts, err := opts.normalize()
+	wait, err := Start(ctx, base, opts, deps, nil)
 	if err != nil {
 		return nil, nil, err
+	}
+	return wait()
+}
+
+// Start is Resolve for a caller that uses each account as soon as it is
+// verified: it returns once the base identity and the accounts to resolve
+// are known (with Resolve's errors that stop the whole run), then resolves
+// the members in the background and hands each verified account to ready
+// (nil: none), from several goroutines at once. wait returns what Resolve
+// returns, after the last call to ready.
+func Start(ctx context.Context, base aws.Config, opts Options, deps Deps, ready func(Account)) (wait func() ([]Account, []finding.ScanError, error), err error) {
+	opts, err = opts.normalize()
+	if err != nil {
+		return nil, err
 	}
 	r := &resolver{opts: opts, deps: deps, red: &redactor{}, masked: map[string]bool{},
 		assumeRoles: rate.NewLimiter(rate.Limit(opts.AssumeRolesPerSecond), max(1, int(opts.AssumeRolesPerSecond/20)))}
 	if deps.Mask == nil {
 		r.deps.Mask = func(string) {}
+	}
+	if ready == nil {
+		ready = func(Account) {}
 	}
 	if opts.RoleExternalID != "" {
 		r.mask(opts.RoleExternalID)
@@ -129,21 +146,32 @@ func Resolve(ctx context.Context, base aws.Config, opts Options, deps Deps) ([]A
 
 	b, err := r.base(ctx, base)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	targets, err := r.targets(ctx, b.cfg, b.account, b.partition)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	duration := time.Duration(opts.RoleDurationSeconds) * time.Second
 	if b.chained && opts.RoleDurationSeconds > maxChainedDuration {
 		duration = maxChainedDuration * time.Second
 	}
-	out, scanErrs := r.members(ctx, b, targets, duration)
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("resolve credentials: %w", err)
-	}
-	return out, scanErrs, nil
+	var (
+		out      []Account
+		scanErrs []finding.ScanError
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, scanErrs = r.members(ctx, b, targets, duration, ready)
+	}()
+	return func() ([]Account, []finding.ScanError, error) {
+		<-done
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("resolve credentials: %w", err)
+		}
+		return out, scanErrs, nil
+	}, nil
 }
 
 // baseIdentity is the identity every other account is reached from.
@@ -193,9 +221,10 @@ func (r *resolver) base(ctx context.Context, base aws.Config) (baseIdentity, err
 	return b, nil
 }
 
-// members resolves every target at once, bounded by Concurrency, and returns
-// the accounts and the scan errors, each sorted by account.
-func (r *resolver) members(ctx context.Context, b baseIdentity, targets []target, duration time.Duration) ([]Account, []finding.ScanError) {
+// members resolves every target at once, bounded by Concurrency, hands each
+// verified account to ready as soon as it is, and returns the accounts and
+// the scan errors, each sorted by account.
+func (r *resolver) members(ctx context.Context, b baseIdentity, targets []target, duration time.Duration, ready func(Account)) ([]Account, []finding.ScanError) {
 	memberSTS := sts.NewFromConfig(b.cfg)
 	accounts := make([]*Account, len(targets))
 	errs := make([]*finding.ScanError, len(targets))
@@ -204,11 +233,15 @@ func (r *resolver) members(ctx context.Context, b baseIdentity, targets []target
 	for i, t := range targets {
 		if t.useBase {
 			accounts[i] = &Account{ID: b.account, Config: b.cfg, RoleARN: r.opts.RoleToAssume}
+			ready(*accounts[i])
 			continue
 		}
 		g.Go(func() error {
 			a, se := r.member(ctx, b.cfg, memberSTS, t, duration)
 			accounts[i], errs[i] = a, se
+			if a != nil {
+				ready(*a)
+			}
 			return nil
 		})
 	}

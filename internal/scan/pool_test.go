@@ -100,12 +100,16 @@ func TestOnePoolBoundsCallsAndGoroutines(t *testing.T) {
 	// goroutines the pool starts for keys still stay within its size.
 	pool := newCallPool(concurrency, time.Minute)
 	s := &scanner{opts: Options{Concurrency: concurrency, MaxTagsPerKey: 50}, pool: pool}
-	firsts := make([]firstPage, len(targets))
-	s.firstPages(context.Background(), targets, firsts, make(chan int, len(targets)))
+	in := make(chan Target, len(targets))
+	for _, tg := range targets {
+		in <- tg
+	}
+	close(in)
+	jobs := s.firstPages(context.Background(), in, make(chan *job, len(targets)))
 	var wg sync.WaitGroup
-	for i, tg := range targets {
+	for _, j := range jobs {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.scanTarget(context.Background(), tg, firsts[i]) }()
+		go func() { defer wg.Done(); s.scanTarget(context.Background(), j.t, j.first) }()
 	}
 	wg.Wait()
 	if p := pool.peak.Load(); p > concurrency || p < 2 {

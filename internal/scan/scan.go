@@ -12,13 +12,11 @@ import (
 	"math"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/awserr"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/escape"
@@ -94,8 +92,34 @@ type Outcome struct {
 
 // Scan scans every target concurrently. It returns an error only when ctx is
 // cancelled before the scan could finish; every other failure is in
-// Outcome.Errors.
+// Outcome.Errors. Findings and errors come in target order.
 func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
+	in := make(chan Target, len(targets))
+	for _, t := range targets {
+		in <- t
+	}
+	close(in)
+	return scanAll(ctx, in, opts, false)
+}
+
+// ScanStream is Scan for targets that arrive while the scan runs (accounts
+// whose credentials and Regions are still being resolved): each is scanned
+// as soon as it arrives, and Scan returns once targets is closed and every
+// target is done. Findings and errors come by account (sorted), then in the
+// order the account's targets arrived, whatever order the accounts came in.
+func ScanStream(ctx context.Context, targets <-chan Target, opts Options) Outcome {
+	return scanAll(ctx, targets, opts, true)
+}
+
+// job is one target: its first page and what its scan found.
+type job struct {
+	seq    int
+	t      Target
+	first  firstPage
+	result targetResult
+}
+
+func scanAll(ctx context.Context, targets <-chan Target, opts Options, byAccount bool) Outcome {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
@@ -113,33 +137,44 @@ func Scan(ctx context.Context, targets []Target, opts Options) Outcome {
 		pool = newPacedPool(opts.Pacer, opts.CallTimeout)
 	}
 	s := &scanner{opts: opts, pool: pool}
-	results := make([]targetResult, len(targets))
 	// Target goroutines only list and wait for slots; the calls themselves
 	// share s.pool. Bounding targets too keeps goroutines under 2 x
 	// Concurrency in all.
 	//
-	// Every target's first ListKeys page is asked for at once; a target is
-	// scanned as soon as its page is in, and of those waiting for a target
-	// slot the one with the most keys goes first, its calls outranking the
-	// others' in the pool: its findings, and the evidence that takes
-	// longest (CloudTrail, 2 lookups a second per account and Region),
-	// start early instead of wherever its account falls in the list. A
-	// Region that never answers holds up only itself.
-	firsts := make([]firstPage, len(targets))
-	ready := make(chan int, len(targets))
+	// Every target's first ListKeys page is asked for as soon as the target
+	// arrives; a target is scanned as soon as its page is in, and of those
+	// waiting for a target slot the one with the most keys goes first, its
+	// calls outranking the others' in the pool: its findings, and the
+	// evidence that takes longest (CloudTrail, 2 lookups a second per
+	// account and Region), start early instead of wherever its account falls
+	// in the list. A Region that never answers holds up only itself.
+	var jobs []*job
+	ready := make(chan *job, opts.Concurrency)
 	go func() {
-		s.firstPages(ctx, targets, firsts, ready)
+		jobs = s.firstPages(ctx, targets, ready)
 		close(ready)
 	}()
-	s.dispatch(ctx, targets, firsts, ready, results)
+	s.dispatch(ctx, ready)
+	// dispatch returned after ready was closed: jobs is set.
+	sort.SliceStable(jobs, func(i, j int) bool {
+		if byAccount && jobs[i].t.Account != jobs[j].t.Account {
+			return jobs[i].t.Account < jobs[j].t.Account
+		}
+		return jobs[i].seq < jobs[j].seq
+	})
+	return s.outcome(jobs)
+}
 
+// outcome gathers the jobs' results, in the jobs' order, once the evidence
+// is in.
+func (s *scanner) outcome(jobs []*job) Outcome {
 	var out Outcome
 	var evidence []string
-	if opts.Evidence != nil {
-		evidence = opts.Evidence.Wait()
+	if s.opts.Evidence != nil {
+		evidence = s.opts.Evidence.Wait()
 	}
-	for i, r := range results {
-		t := targets[i]
+	for _, j := range jobs {
+		r, t := j.result, j.t
 		out.KeysSeen += r.keysSeen
 		for _, f := range r.findings {
 			out.Findings = append(out.Findings, *f)
@@ -246,29 +281,41 @@ func (f firstPage) size() int {
 const firstPagePriority = math.MaxInt32
 
 // firstPages reads the first ListKeys page of every target through the
-// pool, sends each target's index to ready once its page is in, ranks the
-// target by its keys in the pool, and returns when every page is in. The
-// pages are asked for by several goroutines in target order: one alone,
-// among thousands of goroutines describing keys, got a few hundred pages a
-// second out.
-func (s *scanner) firstPages(ctx context.Context, targets []Target, out []firstPage, ready chan<- int) {
+// pool as it arrives, sends each target's job to ready once its page is in,
+// ranks the target by its keys in the pool, and returns every job when
+// targets is closed and every page is in. The pages are asked for by several
+// goroutines: one alone, among thousands of goroutines describing keys, got
+// a few hundred pages a second out.
+func (s *scanner) firstPages(ctx context.Context, targets <-chan Target, ready chan<- *job) []*job {
 	var wg, issuers sync.WaitGroup
-	var next atomic.Int64
-	for range min(len(targets), max(1, min(s.opts.Concurrency/64, 16))) {
+	// One goroutine numbers the targets in the order they arrive.
+	var jobs []*job
+	numbered := make(chan *job)
+	go func() {
+		defer close(numbered)
+		for t := range targets {
+			j := &job{seq: len(jobs), t: t}
+			jobs = append(jobs, j)
+			numbered <- j
+		}
+	}()
+	for range max(1, min(s.opts.Concurrency/64, 16)) {
 		issuers.Add(1)
 		go func() {
 			defer issuers.Done()
-			for i := int(next.Add(1)) - 1; i < len(targets); i = int(next.Add(1)) - 1 {
-				s.firstPage(ctx, &wg, i, targets[i], out, ready)
+			for j := range numbered {
+				s.firstPage(ctx, &wg, j, ready)
 			}
 		}()
 	}
 	issuers.Wait()
 	wg.Wait()
+	return jobs
 }
 
-// firstPage asks for target i's first ListKeys page.
-func (s *scanner) firstPage(ctx context.Context, wg *sync.WaitGroup, i int, t Target, out []firstPage, ready chan<- int) {
+// firstPage asks for j's first ListKeys page.
+func (s *scanner) firstPage(ctx context.Context, wg *sync.WaitGroup, j *job, ready chan<- *job) {
+	t := j.t
 	var page *kms.ListKeysOutput
 	call := func(ctx context.Context) (err error) {
 		page, err = t.Client.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})
@@ -280,65 +327,75 @@ func (s *scanner) firstPage(ctx context.Context, wg *sync.WaitGroup, i int, t Ta
 			// 17,000 of those held 200 MB.
 			page = &kms.ListKeysOutput{Keys: page.Keys, NextMarker: page.NextMarker, Truncated: page.Truncated}
 		}
-		out[i] = firstPage{page: page, err: err}
-		s.pool.pacer.SetPriority(t.Account, t.Region, out[i].size())
-		ready <- i
+		j.first = firstPage{page: page, err: err}
+		s.pool.pacer.SetPriority(t.Account, t.Region, j.first.size())
+		ready <- j
 	}
 	// A first page outranks every other call: until each target's size is
 	// known, the biggest one, whose evidence takes longest, is not.
 	s.pool.pacer.SetPriority(t.Account, t.Region, firstPagePriority)
 	if err := s.pool.spawn(ctx, wg, t, "ListKeys", call, done); err != nil {
-		out[i] = firstPage{err: err}
-		ready <- i
+		j.first = firstPage{err: err}
+		ready <- j
 	}
 }
 
-// dispatch scans each target once its first page is ready, at most
-// Concurrency targets at once, the waiting target with the most keys first.
-func (s *scanner) dispatch(ctx context.Context, targets []Target, firsts []firstPage, ready <-chan int, results []targetResult) {
-	var g errgroup.Group
-	g.SetLimit(s.opts.Concurrency)
-	freed := make(chan struct{}, len(targets))
-	waiting := &bySize{firsts: firsts}
+// dispatch scans each job once its first page is ready, at most Concurrency
+// targets at once, the waiting target with the most keys first, and returns
+// when ready is closed and every job is done.
+func (s *scanner) dispatch(ctx context.Context, ready <-chan *job) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, s.opts.Concurrency)
+	// A target signals freed after giving its slot back; one pending signal
+	// is enough to try again, so a full buffer drops the rest and no
+	// finished target blocks on it.
+	freed := make(chan struct{}, 1)
+	waiting := &bySize{}
 	for ready != nil || waiting.Len() > 0 {
 		if waiting.Len() > 0 {
-			i := waiting.idx[0]
-			if g.TryGo(func() error {
-				results[i] = s.scanTarget(ctx, targets[i], firsts[i])
-				freed <- struct{}{}
-				return nil
-			}) {
-				heap.Pop(waiting)
+			select {
+			case slots <- struct{}{}:
+				j := heap.Pop(waiting).(*job)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					j.result = s.scanTarget(ctx, j.t, j.first)
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				continue
+			default:
 			}
 		}
 		select {
-		case i, ok := <-ready:
+		case j, ok := <-ready:
 			if !ok {
 				ready = nil
 				continue
 			}
-			heap.Push(waiting, i)
+			heap.Push(waiting, j)
 		case <-freed:
 		}
 	}
-	_ = g.Wait()
+	wg.Wait()
 }
 
-// bySize is a heap of target indexes, the most keys first.
+// bySize is a heap of jobs, the most keys first.
 type bySize struct {
-	firsts []firstPage
-	idx    []int
+	jobs []*job
 }
 
-func (h *bySize) Len() int           { return len(h.idx) }
-func (h *bySize) Less(a, b int) bool { return h.firsts[h.idx[a]].size() > h.firsts[h.idx[b]].size() }
-func (h *bySize) Swap(a, b int)      { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
-func (h *bySize) Push(x any)         { h.idx = append(h.idx, x.(int)) }
+func (h *bySize) Len() int           { return len(h.jobs) }
+func (h *bySize) Less(a, b int) bool { return h.jobs[a].first.size() > h.jobs[b].first.size() }
+func (h *bySize) Swap(a, b int)      { h.jobs[a], h.jobs[b] = h.jobs[b], h.jobs[a] }
+func (h *bySize) Push(x any)         { h.jobs = append(h.jobs, x.(*job)) }
 func (h *bySize) Pop() any {
-	n := len(h.idx) - 1
-	x := h.idx[n]
-	h.idx = h.idx[:n]
+	n := len(h.jobs) - 1
+	x := h.jobs[n]
+	h.jobs = h.jobs[:n]
 	return x
 }
 
