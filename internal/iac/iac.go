@@ -204,7 +204,7 @@ func readFiles(ctx context.Context, opts Options, m *matcher, jobs <-chan job, r
 			continue // drain
 		}
 		r := fileResult{rel: j.rel}
-		data, err := readFile(j.abs, opts.MaxFileSize, buf)
+		data, err := ReadFile(j.abs, opts.MaxFileSize, buf)
 		switch {
 		case err != nil, isBinary(data), j.ext == kindCloudFormationCandidate && !bytes.Contains(data, []byte(cloudFormationMarker)):
 			r.skipped = true
@@ -367,9 +367,10 @@ func SkipDir(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "asset.")
 }
 
-// readFile reads at most limit bytes (the file may have grown since it was
-// listed), reusing buf when it is large enough.
-func readFile(path string, limit int64, buf []byte) ([]byte, error) {
+// ReadFile reads at most limit bytes of path (the file may have grown since
+// it was listed; a larger file is an error), reusing buf when it is large
+// enough (buf may be nil).
+func ReadFile(path string, limit int64, buf []byte) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

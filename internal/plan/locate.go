@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -102,7 +100,7 @@ func ScanWorkspace(ctx context.Context, root string) (*Workspace, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		data, err := readBounded(p, maxDeclFileSize)
+		data, err := iac.ReadFile(p, maxDeclFileSize, nil)
 		if err != nil {
 			return nil
 		}
@@ -185,22 +183,6 @@ func (w *Workspace) templateResource(typ, name string) (TemplateResource, bool) 
 		return TemplateResource{}, false
 	}
 	return found[0], true
-}
-
-func readBounded(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", p, limit)
-	}
-	return data, nil
 }
 
 var tfSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
