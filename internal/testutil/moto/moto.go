@@ -4,7 +4,10 @@ package moto
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +30,11 @@ type Server struct {
 // Start runs moto_server on a free 127.0.0.1 port and stops it when the test
 // ends. Outside CI a missing moto_server skips the test; under CI=true it fails,
 // because no integration test may skip there.
+//
+// The port is drawn below the kernel's ephemeral range, where httptest servers
+// and outgoing connections of parallel tests take theirs, and the server counts
+// as started only when moto itself answers its API; if another process took
+// the port first, moto exits and Start tries another port.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
@@ -36,10 +44,26 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skipf("moto_server not installed: %v", err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	var last string
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		s, why := launch(t, bin, port)
+		if s != nil {
+			return s
+		}
+		last = why
 	}
+	t.Fatalf("moto_server did not start after 5 ports: %s", last)
+	return nil
+}
+
+// launch starts moto_server on port and waits for it to answer. It returns
+// nil and the reason when moto exited (the port was taken) or never answered.
+func launch(t testing.TB, bin string, port int) (*Server, string) {
+	t.Helper()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=false")
 	var out lockedBuffer
@@ -47,24 +71,43 @@ func Start(t testing.TB) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start moto_server: %v", err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-	t.Cleanup(func() {
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop := func() {
 		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
+		<-exited
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			break
+		select {
+		case <-exited:
+			return nil, fmt.Sprintf("moto_server exited on port %d:\n%s", port, out.String())
+		default:
+		}
+		if isMoto(client, s.URL) {
+			t.Cleanup(stop)
+			return s, ""
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start within 30s: %v\n%s", err, out.String())
+			stop()
+			return nil, fmt.Sprintf("moto_server did not answer on port %d within 30s:\n%s", port, out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return s
+}
+
+// isMoto reports whether the server at url is moto: its API lists the models
+// it holds as JSON. Another test's server on the same port answers otherwise.
+func isMoto(c *http.Client, url string) bool {
+	resp, err := c.Get(url + "/moto-api/data.json")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var models map[string]any
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&models) == nil
 }
 
 // Reset clears all of moto's state.
@@ -114,13 +157,20 @@ func Context(t testing.TB) context.Context {
 	return ctx
 }
 
+// freePort returns a port that is free now, drawn from 20000-32767: below
+// Linux's default ephemeral range (32768-60999), so servers that ask the
+// kernel for any port (httptest, other tests' fakes) do not race for it.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for i := 0; i < 100; i++ {
+		port := 20000 + rand.IntN(32768-20000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port in 20000-32767 after 100 tries")
 }
 
 type lockedBuffer struct {
