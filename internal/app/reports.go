@@ -83,6 +83,7 @@ func resultOutputs(res finding.Result) map[string]string {
 	for _, sev := range finding.Severities {
 		outputs[sev.String()] = strconv.Itoa(t.BySeverity[sev])
 	}
+	outputs["elsewhere"] = strconv.Itoa(t.Elsewhere)
 	outputs["allowlisted"] = strconv.Itoa(t.Allowlisted)
 	outputs["total"] = strconv.Itoa(t.Total)
 	return outputs

@@ -61,10 +61,11 @@ var Inputs = []Input{
 // Outputs lists the action's outputs.
 var Outputs = []struct{ Name, Description string }{
 	{"result", "pass or fail: the gate's verdict."},
-	{"critical", "Number of unapproved critical findings."},
-	{"high", "Number of unapproved high findings."},
-	{"medium", "Number of unapproved medium findings."},
-	{"low", "Number of unapproved low findings."},
+	{"critical", "Number of unapproved critical findings the verdict counts (under fail-scope change, those of the change)."},
+	{"high", "Number of unapproved high findings the verdict counts."},
+	{"medium", "Number of unapproved medium findings the verdict counts."},
+	{"low", "Number of unapproved low findings the verdict counts."},
+	{"elsewhere", "Number of unapproved findings elsewhere in the account, outside the change under review (fail-scope change): reported, not counted by the verdict nor in critical, high, medium and low."},
 	{"allowlisted", "Number of findings accepted by the allowlist."},
 	{"total", "Number of findings, allowlisted included."},
 	{"sarif-file", "Path of the SARIF report."},

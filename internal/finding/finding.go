@@ -249,11 +249,13 @@ type AllowNote struct {
 	Expires  string `json:"expires"`
 }
 
-// Counts returns the number of findings per severity (allowlisted ones excluded).
+// Counts returns the number of findings per severity that the verdict counts:
+// allowlisted ones and those elsewhere in the account (outside the change
+// under review, fail-scope change) are left out.
 func (r Result) Counts() map[Severity]int {
 	c := map[Severity]int{}
 	for _, f := range r.Findings {
-		if !f.Allowlisted {
+		if !f.Allowlisted && !f.Elsewhere {
 			c[f.Severity]++
 		}
 	}

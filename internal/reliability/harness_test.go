@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +23,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/report/jsonreport"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/runner"
 )
 
 // Test credentials: recognisable, so a test can prove they never leak.
@@ -207,56 +207,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-var outputHeader = regexp.MustCompile(`^([A-Za-z0-9_-]+)<<(.+)$`)
-
-// parseOutputs reads a GITHUB_OUTPUT file the way the runner does (name=value
-// lines and name<<DELIMITER blocks) and checks every output is one the
-// action declares, set once, on one line.
+// parseOutputs reads a GITHUB_OUTPUT file the way the runner does and checks
+// every output is one the action declares, set once, on one line.
 func parseOutputs(t *testing.T, raw string) map[string]string {
 	t.Helper()
+	out, err := runner.ParseOutputs(raw)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, raw)
+	}
 	known := map[string]bool{}
 	for _, o := range config.Outputs {
 		known[o.Name] = true
 	}
-	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(raw))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		var name, value string
-		if m := outputHeader.FindStringSubmatch(line); m != nil {
-			name = m[1]
-			var lines []string
-			closed := false
-			for sc.Scan() {
-				if sc.Text() == m[2] {
-					closed = true
-					break
-				}
-				lines = append(lines, sc.Text())
-			}
-			if !closed {
-				t.Fatalf("output %s: delimiter %q never closes:\n%s", name, m[2], raw)
-			}
-			if len(lines) != 1 {
-				t.Fatalf("output %s has %d lines, want 1:\n%s", name, len(lines), raw)
-			}
-			value = lines[0]
-		} else if n, v, ok := strings.Cut(line, "="); ok {
-			name, value = n, v
-		} else {
-			t.Fatalf("output file line %q is neither name=value nor name<<DELIMITER:\n%s", line, raw)
-		}
+	for name, value := range out {
 		if !known[name] {
 			t.Fatalf("output %q is not declared by the action:\n%s", name, raw)
 		}
-		if _, dup := out[name]; dup {
-			t.Fatalf("output %q set twice:\n%s", name, raw)
+		if strings.Contains(value, "\n") {
+			t.Fatalf("output %s has more than one line:\n%s", name, raw)
 		}
-		out[name] = value
 	}
 	return out
 }

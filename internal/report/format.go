@@ -114,7 +114,7 @@ func Verdict(res finding.Result) string {
 
 // Tally counts findings for outputs and headers.
 type Tally struct {
-	BySeverity  map[finding.Severity]int // unapproved only
+	BySeverity  map[finding.Severity]int // unapproved and counted by the verdict (not elsewhere)
 	Allowlisted int
 	Total       int
 	// Elsewhere counts unapproved findings outside the change under review

@@ -7,37 +7,14 @@ import (
 	"testing"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/workflow"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/runner"
 )
 
-// parseOutputFile reads a GITHUB_OUTPUT file the way the runner's
-// SetOutputFileCommand does: "name=value" lines, and "name<<DELIM" blocks
-// whose value is every line up to the first line equal to DELIM.
 func parseOutputFile(t *testing.T, data string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	lines := strings.Split(strings.TrimSuffix(data, "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		eq, heredoc := strings.Index(line, "="), strings.Index(line, "<<")
-		if heredoc >= 0 && (eq < 0 || heredoc < eq) {
-			name, delim := line[:heredoc], line[heredoc+2:]
-			var value []string
-			for i++; ; i++ {
-				if i >= len(lines) {
-					t.Fatalf("block %s: no closing delimiter %q", name, delim)
-				}
-				if lines[i] == delim {
-					break
-				}
-				value = append(value, lines[i])
-			}
-			out[name] = strings.Join(value, "\n")
-			continue
-		}
-		if eq < 0 {
-			t.Fatalf("line %q is neither name=value nor name<<delimiter", line)
-		}
-		out[line[:eq]] = line[eq+1:]
+	out, err := runner.ParseOutputs(data)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -47,7 +47,10 @@ type Counts struct {
 	Medium      int `json:"medium"`
 	Low         int `json:"low"`
 	Allowlisted int `json:"allowlisted"`
-	Total       int `json:"total"`
+	// Elsewhere counts unapproved findings outside the change under review
+	// (fail-scope change); the severity counts leave them out.
+	Elsewhere int `json:"elsewhere"`
+	Total     int `json:"total"`
 }
 
 // Finding is one key in the report.
@@ -111,7 +114,7 @@ func Build(res finding.Result, toolVersion string) Report {
 		Counts: Counts{
 			Critical: t.BySeverity[finding.SeverityCritical], High: t.BySeverity[finding.SeverityHigh],
 			Medium: t.BySeverity[finding.SeverityMedium], Low: t.BySeverity[finding.SeverityLow],
-			Allowlisted: t.Allowlisted, Total: t.Total,
+			Allowlisted: t.Allowlisted, Elsewhere: t.Elsewhere, Total: t.Total,
 		},
 		Findings: []Finding{},
 		Coverage: Coverage{

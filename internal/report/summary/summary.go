@@ -58,9 +58,13 @@ func Render(res finding.Result, opts Options) string {
 		fmt.Fprintf(&b, "**%d** key(s) deleted by this change, ", planned)
 	}
 	fmt.Fprintf(&b, "**%d** key(s) pending deletion, **%d** finding(s) in all: ", pending, t.Total)
-	fmt.Fprintf(&b, "%d critical, %d high, %d medium, %d low unapproved; %d accepted by the allowlist. ",
+	fmt.Fprintf(&b, "%d critical, %d high, %d medium, %d low unapproved",
 		t.BySeverity[finding.SeverityCritical], t.BySeverity[finding.SeverityHigh],
-		t.BySeverity[finding.SeverityMedium], t.BySeverity[finding.SeverityLow], t.Allowlisted)
+		t.BySeverity[finding.SeverityMedium], t.BySeverity[finding.SeverityLow])
+	if t.Elsewhere > 0 {
+		fmt.Fprintf(&b, " in this change, %d unapproved elsewhere", t.Elsewhere)
+	}
+	fmt.Fprintf(&b, "; %d accepted by the allowlist. ", t.Allowlisted)
 	fmt.Fprintf(&b, "The gate fails on unapproved findings at or above **%s**.\n\n", res.FailOn)
 	writeScope(&b, res)
 	if len(res.Errors) > 0 {
