@@ -16,12 +16,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/atomicfile"
 )
 
 func main() {
@@ -63,20 +63,5 @@ func render(in, out, image, digest string, stdout io.Writer) error {
 		_, err = stdout.Write(rendered)
 		return err
 	}
-	// Write beside the target and rename, so a failure never leaves half a file.
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".action-*.yml")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.Write(rendered)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), out)
+	return atomicfile.WriteFile(out, rendered, 0o644)
 }

@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/atomicfile"
 
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
@@ -151,32 +151,7 @@ func writeStepFiles(d Deps, log *console.Console, res finding.Result, outputs ma
 	return ok
 }
 
-// writeFile writes data atomically enough for a report: to a temporary file
-// beside path, then renamed over it. Whatever fails, no temporary file is
-// left behind.
-func writeFile(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".kdg-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// writeFile writes a report atomically (internal/atomicfile).
+func writeFile(path string, data []byte) error {
+	return atomicfile.WriteFile(path, data, 0o644)
 }

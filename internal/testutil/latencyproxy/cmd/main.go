@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/atomicfile"
+
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/awsfake"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/latencyproxy"
 )
@@ -67,12 +69,7 @@ func run() int {
 		return 1
 	}
 	if *addrFile != "" {
-		tmp := *addrFile + ".tmp"
-		err := os.WriteFile(tmp, []byte(srv.URL+"\n"), 0o644)
-		if err == nil {
-			err = os.Rename(tmp, *addrFile)
-		}
-		if err != nil {
+		if err := atomicfile.WriteFile(*addrFile, []byte(srv.URL+"\n"), 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "latencyproxy: write %s: %v\n", *addrFile, err)
 			_ = srv.Close()
 			return 1
