@@ -331,13 +331,15 @@ func pullRequestSettings(ctx context.Context, s config.Settings, log *console.Co
 	}
 	base := config.BaseFile{Path: s.ConfigSetting}
 	path, inRepo := repoPath(workspace, s.ConfigSetting)
+	if inRepo {
+		base.Path = path
+	}
 	switch {
 	case pr.unreadable():
 		base.Unreadable = "no github-token, or no pull request in the event payload"
 	case !inRepo:
 		base.Unreadable = "the config file is outside the repository"
 	default:
-		base.Path = path
 		data, found, err := pr.baseConfig(ctx, path)
 		if err != nil {
 			base.Unreadable = err.Error()
