@@ -219,3 +219,18 @@ func TestConfigOutsidePullRequests(t *testing.T) {
 		t.Errorf("%d contents calls outside a pull request", n)
 	}
 }
+
+// TestPullRequestBadHeadConfig: the pull request's file is still checked
+// first: a bad value is bad configuration (exit 2, file, line and field),
+// before any call to GitHub or AWS.
+func TestPullRequestBadHeadConfig(t *testing.T) {
+	w, inputs := newConfigPRWorld(t, "fail-on: medium\n", "regions: us-east-1\nfail-on: sometimes\n")
+	r := w.run(t, inputs)
+	want := prConfigPath + ":2: fail-on: unknown severity \"sometimes\""
+	if r.code != app.ExitBadConfig || !strings.Contains(r.stdout, want) {
+		t.Fatalf("exit %d, want 2 and %q\n%s", r.code, want, r.stdout)
+	}
+	if n := len(w.gh.Calls()); n != 0 {
+		t.Errorf("%d GitHub calls for a bad configuration", n)
+	}
+}

@@ -278,19 +278,8 @@ func canonical(text string) string {
 }
 
 func unreadWarning(path, reason string) string {
-	var stricter, base []string
-	for _, in := range Inputs {
-		switch r := ruleOf(in.Name); {
-		case !in.InFile:
-		case r.rule == PRStricter:
-			stricter = append(stricter, in.Name)
-		case r.rule == PRBase:
-			base = append(base, in.Name)
-		}
-	}
-	return fmt.Sprintf("the base branch's config file %s could not be read (%s): on this pull request %s are each the stricter of the pull request's value and the default; "+
-		"%s are the pull request's own (review them in its diff); remediate goes no further than plan",
-		path, reason, strings.Join(stricter, ", "), strings.Join(base, ", "))
+	return fmt.Sprintf("on this pull request the verdict thresholds are the stricter of its config file's and the defaults, what is scanned is as its file says (review it in the diff), "+
+		"and remediate goes no further than plan: the base branch's config file %s could not be read (%s)", path, reason)
 }
 
 // failOnRank orders fail-on from strictest (low) to loosest (none).

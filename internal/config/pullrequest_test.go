@@ -181,7 +181,7 @@ func TestForPullRequestBaseUnread(t *testing.T) {
 				t.Errorf("changes:\n got %s\nwant %s", c, want)
 			}
 			w := strings.Join(got.Warnings, "\n")
-			if !strings.Contains(w, "could not be read") || !strings.Contains(w, tc.reason) || !strings.Contains(w, "remediate goes no further than plan") {
+			if !strings.Contains(w, "could not be read") || !strings.Contains(w, tc.reason) || !strings.Contains(w, "remediate goes no further than plan") || !strings.Contains(w, "config file "+cfgPath+" could not be read") {
 				t.Errorf("warning %q lacks %q", w, tc.reason)
 			}
 		})
