@@ -161,7 +161,7 @@ func (s Settings) ForPullRequest(base BaseFile) (Settings, []finding.SettingChan
 			}
 			err = joinErrors(errs)
 		}
-		reason = fmt.Sprintf("it is not valid with this run's inputs: %v", err)
+		reason = fmt.Sprintf("it is invalid: %v", err)
 	}
 	out, changes, errs := s.merge(base.Path, nil)
 	if len(errs) > 0 {
@@ -172,8 +172,8 @@ func (s Settings) ForPullRequest(base BaseFile) (Settings, []finding.SettingChan
 }
 
 // baseValues parses the base file's settings and checks them as a run of
-// the base branch with this run's inputs would: nil values when it has no
-// file.
+// the base branch with this run's inputs would. A base without the file
+// has no values: the defaults are its.
 func (s Settings) baseValues(base BaseFile) (map[string]value, error) {
 	if !base.Found {
 		return map[string]value{}, nil
