@@ -167,7 +167,11 @@ func (s Settings) ForPullRequest(base BaseFile) (Settings, []finding.SettingChan
 	if len(errs) > 0 {
 		return out, changes, joinErrors(errs)
 	}
-	out.Warnings = append(out.Warnings, unreadWarning(base.Path, reason))
+	if s.ConfigPath != "" {
+		// Without a file of its own, the pull request's values are the
+		// defaults: nothing of it applies that needs saying.
+		out.Warnings = append(out.Warnings, unreadWarning(base.Path, reason))
+	}
 	return out, changes, nil
 }
 

@@ -188,6 +188,18 @@ func TestForPullRequestBaseUnread(t *testing.T) {
 	}
 }
 
+// TestForPullRequestNoFileAnywhere: without a file of its own, a pull
+// request whose base cannot be read runs with the defaults, and nothing is
+// said about it.
+func TestForPullRequestNoFileAnywhere(t *testing.T) {
+	t.Parallel()
+	s := loadPR(t, "")
+	got, changes, err := s.ForPullRequest(config.BaseFile{Path: cfgPath, Unreadable: "an API error"})
+	if err != nil || len(changes) != 0 || len(got.Warnings) != 0 || got.FailOn != finding.SeverityMedium || got.Regions != nil {
+		t.Errorf("settings %+v, changes %v, error %v", got, changes, err)
+	}
+}
+
 // TestEveryFileSettingHasAPullRequestRule: a new config-file setting must
 // be given a rule, and no secret may be a config-file setting (the changes
 // print values).
