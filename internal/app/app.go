@@ -67,15 +67,22 @@ func Run(ctx context.Context, d Deps) int {
 		return code
 	}
 
+	workspace := workflow.Workspace(d.Getenv)
+	pr := newPRContext(d, settings)
+	settings, settingChanges, err := guardSettings(ctx, settings, log, pr, workspace)
+	if err != nil {
+		log.Errorf("bad configuration: %v", err)
+		return ExitBadConfig
+	}
+
 	runCtx, cancel := context.WithTimeout(ctx, settings.Timeout)
 	defer cancel()
-	workspace := workflow.Workspace(d.Getenv)
 	deletions, planWarnings, err := readPlans(runCtx, settings, workspace)
 	if err != nil {
 		log.Errorf("bad configuration: %v", err)
 		return ExitBadConfig
 	}
-	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: append(settings.Warnings, planWarnings...)}
+	res := finding.Result{ScanTime: d.Now().UTC(), Warnings: append(settings.Warnings, planWarnings...), SettingChanges: settingChanges}
 	targets, clients, err := resolveTargets(runCtx, d, settings, log, &res)
 	if err != nil {
 		// A workflow without id-token: write cannot use role-to-assume:
@@ -84,7 +91,6 @@ func Run(ctx context.Context, d Deps) int {
 		return ExitBadConfig
 	}
 	scanTargets(runCtx, settings, log, targets, clients, &res)
-	pr := newPRContext(d, settings)
 	deletions = settleRemovals(runCtx, log, pr, deletions, &res)
 	addPlanned(runCtx, settings, log, clients, deletions, &res)
 	gatherEvidence(runCtx, settings, log, clients, &res) // planned deletions: scanned findings got theirs during the scan

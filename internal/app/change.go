@@ -116,6 +116,28 @@ type prContext struct {
 	truncated bool
 	listErr   error
 	base      *plan.Workspace
+
+	// The config file at the base commit, read once: its settings and its
+	// allowlist both come from the one read.
+	config baseRead
+}
+
+type baseRead struct {
+	path  string
+	read  bool
+	data  []byte
+	found bool
+	err   error
+}
+
+// baseConfig reads, once, the config file at path (a repository path) at
+// the pull request's base commit.
+func (p *prContext) baseConfig(ctx context.Context, path string) ([]byte, bool, error) {
+	if !p.config.read || p.config.path != path {
+		data, found, err := p.gh.FileAt(ctx, path, p.actx.PRBaseSHA)
+		p.config = baseRead{path: path, read: true, data: data, found: found, err: err}
+	}
+	return p.config.data, p.config.found, p.config.err
 }
 
 func newPRContext(d Deps, s config.Settings) *prContext {
@@ -263,7 +285,7 @@ func trustedAllowlist(ctx context.Context, s config.Settings, log *console.Conso
 	}
 	path, ok := repoPath(workspace, s.ConfigPath)
 	var base []config.AllowEntry
-	switch data, found, err := pr.gh.FileAt(ctx, path, pr.actx.PRBaseSHA); {
+	switch data, found, err := pr.baseConfig(ctx, path); {
 	case !ok:
 		res.Warnings = append(res.Warnings, "the config file is outside the repository, so the base branch's allowlist could not be read; no entry of it approves on this pull request")
 	case err != nil:
@@ -296,4 +318,55 @@ func repoPath(workspace, p string) (string, bool) {
 		return "", false
 	}
 	return p, true
+}
+
+// pullRequestSettings, on a pull request judged with allowlist-from base,
+// takes each config-file setting by its rule against the base branch's file
+// (config.Settings.ForPullRequest): the pull request cannot weaken its own
+// gate through the file. It logs each setting the pull request changes.
+// Other events, and allowlist-from head, keep the settings as loaded.
+func pullRequestSettings(ctx context.Context, s config.Settings, log *console.Console, pr *prContext, workspace string) (config.Settings, []finding.SettingChange, error) {
+	if s.AllowlistFrom == config.AllowlistHead || !config.IsPullRequestEvent(pr.event) || s.ConfigSetting == "" {
+		return s, nil, nil
+	}
+	base := config.BaseFile{Path: s.ConfigSetting}
+	path, inRepo := repoPath(workspace, s.ConfigSetting)
+	if inRepo {
+		base.Path = path
+	}
+	switch {
+	case pr.unreadable():
+		base.Unreadable = "no github-token, or no pull request in the event payload"
+	case !inRepo:
+		base.Unreadable = "the config file is outside the repository"
+	default:
+		data, found, err := pr.baseConfig(ctx, path)
+		if err != nil {
+			base.Unreadable = err.Error()
+		}
+		base.Data, base.Found = data, found
+	}
+	out, changes, err := s.ForPullRequest(base)
+	if err != nil {
+		return s, nil, err
+	}
+	for _, c := range changes {
+		switch {
+		case c.BaseUnread:
+			log.Warningf("this pull request sets %s to %s in %s; %s applies instead, as the base branch's config file could not be read", c.Setting, shownValue(c.Head), c.File, shownValue(c.Base))
+		case c.Applied:
+			log.Infof("this pull request changes %s from %s to %s in %s; stricter, it applies now", c.Setting, shownValue(c.Base), shownValue(c.Head), c.File)
+		default:
+			log.Warningf("this pull request changes %s from %s to %s in %s; it applies once merged (the base branch's value applies to this pull request)", c.Setting, shownValue(c.Base), shownValue(c.Head), c.File)
+		}
+	}
+	return out, changes, nil
+}
+
+// shownValue names a setting's value in the log: an empty one as such.
+func shownValue(v string) string {
+	if v == "" {
+		return "(empty)"
+	}
+	return v
 }

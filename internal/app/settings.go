@@ -1,8 +1,12 @@
 package app
 
 import (
+	"context"
+	"time"
+
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/config"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/console"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/finding"
 )
 
 // loadSettings reads and validates the settings. done reports that the run
@@ -43,4 +47,12 @@ func reportConfigErrors(log *console.Console, err error) {
 		log.Errorf("bad configuration: %s", e.Error())
 	}
 	log.Errorf("nothing was scanned: fix the configuration above (exit code 2)")
+}
+
+// guardSettings applies pullRequestSettings before any AWS call, under its
+// own bound: the run's timeout is one of the settings it decides.
+func guardSettings(ctx context.Context, s config.Settings, log *console.Console, pr *prContext, workspace string) (config.Settings, []finding.SettingChange, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return pullRequestSettings(ctx, s, log, pr, workspace)
 }

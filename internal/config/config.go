@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -69,6 +70,11 @@ type Settings struct {
 
 	Allow []AllowEntry
 
+	// ConfigSetting is the config input's path, read when present: on a
+	// pull request, the base branch's file is read at this path even when
+	// the pull request has none.
+	ConfigSetting string
+
 	// AWSRegion (aws-region) is the region of the base identity's calls;
 	// empty: AWS_REGION, else the first region scanned, else us-east-1.
 	AWSRegion string
@@ -80,6 +86,14 @@ type Settings struct {
 	InActions bool
 	// Help is true when --help was asked for; nothing else is set.
 	Help bool
+
+	// layers keeps where each value came from, for ForPullRequest.
+	layers *layers
+}
+
+// layers are the sources Load merged, lowest precedence first.
+type layers struct {
+	defaults, file, explicit map[string]value
 }
 
 // Identity selects the base identity and the accounts to scan: the settings
@@ -204,6 +218,8 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 	if v, ok := explicit["config"]; ok {
 		path, pathGiven = v.text, true
 	}
+	s.ConfigSetting = path
+	s.layers = &layers{defaults: maps.Clone(values), file: map[string]value{}, explicit: explicit}
 	if path != "" {
 		file, err := readFile(path, pathGiven, env.ReadFile)
 		switch {
@@ -214,6 +230,7 @@ func Load(args []string, env Env, usage io.Writer) (Settings, error) {
 			for k, v := range file.settings {
 				values[k] = v
 			}
+			s.layers.file = file.settings
 			s.Allow = file.allow
 		}
 	}

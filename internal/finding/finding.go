@@ -238,6 +238,26 @@ type Result struct {
 	// AllowAddedByChange lists the allowlist entries the pull request adds
 	// or widens, which approve nothing until merged.
 	AllowAddedByChange []AllowNote
+	// SettingChanges lists the config-file settings a pull request changes
+	// that decide the verdict, the scope or remediation, and whose value
+	// applies on it (config.Settings.ForPullRequest).
+	SettingChanges []SettingChange
+}
+
+// SettingChange is one config-file setting that a pull request changes.
+// Its texts come from config files: sinks escape them.
+type SettingChange struct {
+	Setting string `json:"setting"` // the input name, e.g. fail-on
+	File    string `json:"file"`    // the config file, as a repository path
+	Head    string `json:"head"`    // the pull request's value
+	// Base is the base branch's value (the default when its file does not
+	// set it), or, when BaseUnread, the value that applies instead of Head.
+	Base string `json:"base"`
+	// Applied: the pull request's value applies now, being at least as
+	// strict; else Base applies until the pull request is merged.
+	Applied bool `json:"applied"`
+	// BaseUnread: the base branch's file could not be read.
+	BaseUnread bool `json:"base_unread,omitempty"`
 }
 
 // AllowNote describes an allowlist entry for reports. Its strings come from

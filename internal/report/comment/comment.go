@@ -189,6 +189,7 @@ func (r renderer) render(n int) string {
 		b.WriteString("\n" + r.moreNotice(len(r.rows)-n) + "\n")
 	}
 	r.addedEntries(&b)
+	r.settingChanges(&b)
 	r.remediation(&b, r.rows[:n])
 	r.cancelCommands(&b, r.rows[:n])
 	r.warnings(&b)

@@ -68,8 +68,8 @@ func keyCell(f finding.Finding) string {
 	return s
 }
 
-// writeScope says what the verdict judged and what the pull request added
-// to the allowlist.
+// writeScope says what the verdict judged, what the pull request added to
+// the allowlist and which config-file settings it changes.
 func writeScope(b *strings.Builder, res finding.Result) {
 	if res.Scope == "change" {
 		n := 0
@@ -88,4 +88,5 @@ func writeScope(b *strings.Builder, res finding.Result) {
 		}
 		b.WriteString("\n")
 	}
+	writeSettingChanges(b, res)
 }
