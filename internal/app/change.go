@@ -244,28 +244,36 @@ func locateRemoved(ctx context.Context, log *console.Console, pr *prContext, res
 }
 
 // scopeFindings marks, under fail-scope change, the findings outside the
-// change: the changed files come from the pull-request files API.
+// change: the changed files come from the pull-request files API. When a pull
+// request's changed files cannot be listed, or only in part, the scope fails
+// closed: every finding counts, as under fail-scope all, rather than letting a
+// key the change references pass as elsewhere.
 func scopeFindings(ctx context.Context, s config.Settings, log *console.Console, pr *prContext, res *finding.Result) {
+	scope := s.FailScope
 	var changed []string
-	if s.FailScope == config.ScopeChange {
+	if scope == config.ScopeChange {
+		const failClosed = "; every finding counts for the verdict, as under fail-scope all"
 		switch {
 		case pr.pullRequest():
 			files, truncated, err := pr.changedFiles(ctx)
-			if err != nil {
+			switch {
+			case err != nil:
 				log.Warningf("changed files: %v", err)
-				res.Warnings = append(res.Warnings, "the pull request's changed files could not be listed; only the planned deletions count for the verdict")
-			}
-			if truncated {
-				res.Warnings = append(res.Warnings, "the pull request changes more files than GitHub lists (3,000); keys referenced only by the others are reported as elsewhere in the account")
+				res.Warnings = append(res.Warnings, "the pull request's changed files could not be listed"+failClosed)
+				scope = config.ScopeAll
+			case truncated:
+				res.Warnings = append(res.Warnings, "the pull request changes more files than GitHub lists (3,000), so what it references is not known"+failClosed)
+				scope = config.ScopeAll
 			}
 			changed = files
 		case pr.unreadable():
-			res.Warnings = append(res.Warnings, "the pull request's changed files could not be listed (no github-token, or no pull request in the event payload); only the planned deletions count for the verdict")
+			res.Warnings = append(res.Warnings, "the pull request's changed files could not be listed (no github-token, or no pull request in the event payload)"+failClosed)
+			scope = config.ScopeAll
 		default:
 			res.Warnings = append(res.Warnings, "fail-scope change outside a pull request: only the planned deletions count for the verdict")
 		}
 	}
-	policy.MarkElsewhere(res, s.FailScope, changed)
+	policy.MarkElsewhere(res, scope, changed)
 }
 
 // trustedAllowlist returns the allowlist entries that approve deletions and

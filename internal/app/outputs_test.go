@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/app"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/fakegithub"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/runner"
 )
 
@@ -67,4 +71,33 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("output %q is not a number", s)
 	}
 	return n
+}
+
+// TestPullRequestScopeFailsClosed: when the pull request's changed files
+// cannot be listed (the files API fails, or there is no token), a key pending
+// deletion is not let through as "elsewhere": every finding counts, as under
+// fail-scope all, and the run says why.
+func TestPullRequestScopeFailsClosed(t *testing.T) {
+	w := newPRWorld(t, "github-actions[bot]", []string{"README.md"})
+	if r := w.run(t, nil); r.code != app.ExitPass || r.report.FailScope != "change" {
+		t.Fatalf("files listed: exit %d, scope %q; want 0 under change", r.code, r.report.FailScope)
+	}
+	w.gh.Fail(fakegithub.OpListPullFiles, 100, fakegithub.Fault{Status: http.StatusInternalServerError})
+	for name, extra := range map[string]map[string]string{
+		"files API fails": nil,
+		"no token":        {"INPUT_GITHUB-TOKEN": "", "INPUT_COMMENT": "off"},
+	} {
+		r := w.run(t, extra)
+		if r.code != app.ExitFail || r.report.FailScope != "all" {
+			t.Errorf("%s: exit %d, scope %q; want 1 under all", name, r.code, r.report.FailScope)
+		}
+		for _, f := range r.report.Findings {
+			if f.Elsewhere {
+				t.Errorf("%s: %s reported as elsewhere", name, f.KeyID)
+			}
+		}
+		if !strings.Contains(strings.Join(r.report.Warnings, "\n"), "changed files could not be listed") {
+			t.Errorf("%s: no warning says why: %q", name, r.report.Warnings)
+		}
+	}
 }
