@@ -89,6 +89,16 @@ func TestPullRequestCannotLoosenItsConfig(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
+	changes := map[string]string{}
+	for _, c := range r.report.SettingChanges {
+		if c.Applied || c.File != prConfigPath {
+			t.Errorf("JSON report setting change %+v: want it held until merged, in %s", c, prConfigPath)
+		}
+		changes[c.Setting] = c.Base + "->" + c.Head
+	}
+	if len(changes) != 2 || changes["fail-on"] != "medium->none" || changes["regions"] != "us-east-1->eu-west-1" {
+		t.Errorf("JSON report setting_changes: %v", changes)
+	}
 	body := w.gh.Comments(prNumber)[0].Body
 	summary, err := os.ReadFile(inputs["GITHUB_STEP_SUMMARY"])
 	if err != nil {

@@ -32,6 +32,10 @@ type Report struct {
 	// AllowAddedByChange lists the allowlist entries the pull request adds
 	// or widens.
 	AllowAddedByChange []finding.AllowNote `json:"allow_added_by_change,omitempty"`
+	// SettingChanges lists the config-file settings the pull request
+	// changes that decide the verdict, the scope or remediation, and whose
+	// value applies.
+	SettingChanges []finding.SettingChange `json:"setting_changes,omitempty"`
 }
 
 // Tool names the producer.
@@ -129,6 +133,7 @@ func Build(res finding.Result, toolVersion string) Report {
 		Warnings:           nonNil(res.Warnings),
 		FailScope:          res.Scope,
 		AllowAddedByChange: res.AllowAddedByChange,
+		SettingChanges:     res.SettingChanges,
 	}
 	for _, f := range res.Findings {
 		jf := Finding{
