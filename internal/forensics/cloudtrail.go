@@ -247,6 +247,7 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 		if err := e.wait(ctx, st); err != nil {
 			return nil, err
 		}
+		sent := e.opts.Now()
 		out, err := api.LookupEvents(ctx, in, func(o *cloudtrail.Options) {
 			// Fewer SDK attempts than the scan's calls, and none for
 			// throttling: that is retried below, in its turn under the rate
@@ -256,6 +257,7 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 				o.Retryer = noThrottleRetry{o.Retryer}
 			}
 		})
+		st.lookupDone(sent, e.opts.Now())
 		if err == nil || !awserr.IsThrottling(err) || try == maxThrottleTries {
 			return out, err
 		}
@@ -276,12 +278,13 @@ func (r noThrottleRetry) IsErrorRetryable(err error) bool {
 	return !awserr.IsThrottling(err) && r.Retryer.IsErrorRetryable(err)
 }
 
-// wait blocks until the limiter grants a request, or fails with errBudget
+// wait blocks until the limiter grants a request and the last lookup's
+// answer allows the next (regionState.lookupDone), or fails with errBudget
 // when that would be after the budget's deadline.
 func (e *enricher) wait(ctx context.Context, st *regionState) error {
 	now := e.opts.Now()
 	r := st.limiter.ReserveN(now, 1)
-	d := r.DelayFrom(now)
+	d := max(r.DelayFrom(now), st.nextLookup().Sub(now))
 	if now.Add(d).After(e.deadline) {
 		r.CancelAt(now)
 		return errBudget

@@ -172,6 +172,19 @@ type enricher struct {
 // regionState is shared by the findings of one account and region.
 type regionState struct {
 	limiter *rate.Limiter
+	// spacing is the quota's interval between lookups (1 / LookupsPerSecond).
+	spacing time.Duration
+
+	// lookupMu guards the two fields below, set as each lookup returns.
+	lookupMu sync.Mutex
+	// notBefore is the earliest the next lookup may leave: the last one's
+	// answer, less the fastest round trip seen there, plus spacing. The
+	// limiter spaces lookups from when each was due; a lookup that left late
+	// (a busy CPU, a paused process) reached the server late, and the next,
+	// leaving on time, would reach it too soon after and be throttled.
+	notBefore time.Time
+	// minRTT is the fastest LookupEvents round trip seen there.
+	minRTT time.Duration
 
 	mu sync.Mutex
 	// usageProbe is closed when the first GetKeyLastUsage call there returned.
@@ -183,13 +196,37 @@ type regionState struct {
 	trailDenied *issue
 }
 
+// lookupDone records a lookup that left at sent and was answered at
+// answered: the next may not leave before answered - minRTT + spacing. The
+// server counted the lookup at most minRTT (the network's part of any round
+// trip) before its answer came back, so the next, leaving then, reaches it a
+// full spacing after. A lookup that left on time changes nothing (answered -
+// minRTT is when it left); one that left late pushes the next back by as much.
+func (st *regionState) lookupDone(sent, answered time.Time) {
+	st.lookupMu.Lock()
+	defer st.lookupMu.Unlock()
+	if rtt := answered.Sub(sent); st.minRTT == 0 || rtt < st.minRTT {
+		st.minRTT = max(rtt, 0)
+	}
+	if next := answered.Add(st.spacing - st.minRTT); next.After(st.notBefore) {
+		st.notBefore = next
+	}
+}
+
+func (st *regionState) nextLookup() time.Time {
+	st.lookupMu.Lock()
+	defer st.lookupMu.Unlock()
+	return st.notBefore
+}
+
 func (e *enricher) region(account, region string) *regionState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	k := account + "/" + region
 	st := e.regions[k]
 	if st == nil {
-		st = &regionState{limiter: rate.NewLimiter(rate.Limit(e.opts.LookupsPerSecond), 1)}
+		st = &regionState{limiter: rate.NewLimiter(rate.Limit(e.opts.LookupsPerSecond), 1),
+			spacing: time.Duration(float64(time.Second) / e.opts.LookupsPerSecond)}
 		e.regions[k] = st
 	}
 	return st

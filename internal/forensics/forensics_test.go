@@ -636,3 +636,62 @@ func TestEnrichCloudTrailKeyIDFallback(t *testing.T) {
 		})
 	}
 }
+
+// lateLookups is a LookupEvents client whose calls take rtt on the fake
+// clock, half on the way out and half back, and the calls numbered in late
+// (from 1) leave that much later than asked: a busy CPU between the rate
+// limiter's slot and the request reaching the server.
+type lateLookups struct {
+	api   forensics.LookupEventsAPI
+	clock *fakeClock
+	rtt   time.Duration
+	late  map[int]time.Duration
+	n     int
+}
+
+func (l *lateLookups) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	l.n++
+	_ = l.clock.Sleep(ctx, l.late[l.n]+l.rtt/2)
+	out, err := l.api.LookupEvents(ctx, in, opts...)
+	_ = l.clock.Sleep(ctx, l.rtt-l.rtt/2)
+	return out, err
+}
+
+// A lookup that reaches the server late must not bring the next one closer
+// to it than the quota's interval: the next is spaced from the late one's
+// answer, not from the slot it was due in.
+func TestLookupAfterALateOneKeepsItsDistance(t *testing.T) {
+	t.Parallel()
+	srv := awsfake.New(t)
+	clock := newFakeClock()
+	srv.SetClock(clock.Now)
+	var fs []finding.Finding
+	for i := range 4 {
+		id := "7777cccc-0000-4000-8000-00000000000" + string(rune('0'+i))
+		arn := "arn:aws:kms:us-east-1:111122223333:key/" + id
+		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
+		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
+	}
+	late := &lateLookups{clock: clock, rtt: 80 * time.Millisecond, late: map[int]time.Duration{2: 300 * time.Millisecond}}
+	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
+		usage, trail := clientsFor(srv)(account, region)
+		late.api = trail
+		return usage, late
+	}
+	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
+		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
+	})
+	reqs := srv.Requests(awsfake.OpLookupEvents)
+	if len(reqs) != 4 {
+		t.Fatalf("LookupEvents requests = %d, want 4", len(reqs))
+	}
+	for i := 1; i < len(reqs); i++ {
+		if gap := reqs[i].Time.Sub(reqs[i-1].Time); gap < 500*time.Millisecond {
+			t.Errorf("requests %d and %d reached the server %v apart, want >= 500ms (2 per second)", i-1, i, gap)
+		}
+	}
+	// Only the late one costs time: 3 intervals and its 300 ms.
+	if span := reqs[3].Time.Sub(reqs[0].Time); span != 1800*time.Millisecond {
+		t.Errorf("4 requests spanned %v, want 1.8s", span)
+	}
+}
