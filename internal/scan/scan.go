@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"time"
@@ -278,7 +277,17 @@ func (f firstPage) size() int {
 }
 
 // firstPagePriority ranks a target's calls until its first page is in.
-const firstPagePriority = math.MaxInt32
+const firstPagePriority = pace.Urgent
+
+// bulkWhileListing is the share of the total (1/16: 64 calls of 1,024) that
+// calls other than first pages (DescribeKey above all) may hold while
+// targets are still arriving or their first pages are still to be asked
+// for. On a runner whose CPU is the limit, every call in flight takes its
+// share of it: with no cap, 48,000 DescribeKey calls of the first targets
+// slowed the first pages of the others (17,000 in an organization) to a
+// trickle, and the target with the most findings, whose CloudTrail lookups
+// (2 a second) bound the run, was found 10 s late.
+const bulkWhileListing = 16
 
 // firstPages reads the first ListKeys page of every target through the
 // pool as it arrives, sends each target's job to ready once its page is in,
@@ -299,6 +308,9 @@ func (s *scanner) firstPages(ctx context.Context, targets <-chan Target, ready c
 			numbered <- j
 		}
 	}()
+	// Until the last target has arrived and its first page is asked for,
+	// the other calls hold only a share of the total.
+	s.pool.pacer.LimitBulk(max(1, s.pool.pacer.Total()/bulkWhileListing))
 	for range max(1, min(s.opts.Concurrency/64, 16)) {
 		issuers.Add(1)
 		go func() {
@@ -309,6 +321,7 @@ func (s *scanner) firstPages(ctx context.Context, targets <-chan Target, ready c
 		}()
 	}
 	issuers.Wait()
+	s.pool.pacer.LimitBulk(0)
 	wg.Wait()
 	return jobs
 }
