@@ -71,3 +71,57 @@ func TestBulkCallsHoldAShareWhileTargetsArrive(t *testing.T) {
 		t.Errorf("DescribeKey calls in flight after the last target: peak %d, want more than %d", p, total/bulkWhileListing)
 	}
 }
+
+// hungKeys is a Region of one key whose DescribeKey does not answer until
+// release is closed.
+type hungKeys struct {
+	KMSAPI
+	release <-chan struct{}
+}
+
+func (h hungKeys) ListKeys(context.Context, *kms.ListKeysInput, ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
+	return &kms.ListKeysOutput{Keys: []types.KeyListEntry{{KeyId: aws.String("stuck")}}}, nil
+}
+
+func (h hungKeys) DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &kms.DescribeKeyOutput{KeyMetadata: &types.KeyMetadata{KeyId: in.KeyId, KeyManager: types.KeyManagerTypeCustomer, KeyState: types.KeyStateEnabled}}, nil
+}
+
+// A target bigger than any before it is scanned even when every slot is
+// held by smaller targets that have not finished.
+func TestBiggerTargetDoesNotWaitForASlot(t *testing.T) {
+	t.Parallel()
+	const slots = 16
+	pacer := pace.New(pace.Options{Total: 4 * slots, PerTarget: slots, Rates: map[string]float64{}})
+	release := make(chan struct{})
+	var c inFlight
+	var described atomic.Int64
+	in := make(chan Target)
+	done := make(chan Outcome)
+	go func() {
+		done <- ScanStream(context.Background(), in, Options{Concurrency: slots, Pacer: pacer, CallTimeout: time.Minute})
+	}()
+	for i := range slots {
+		in <- Target{Account: "111", Region: fmt.Sprintf("small-%02d", i), Client: hungKeys{release: release}}
+	}
+	in <- Target{Account: "222", Region: "big", Client: slowKeys{n: 5, c: &c, described: &described}}
+	close(in)
+	deadline := time.Now().Add(5 * time.Second)
+	for described.Load() < 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	got := described.Load()
+	close(release)
+	out := <-done
+	if got < 5 {
+		t.Fatalf("the big target had %d of its 5 keys described while %d smaller targets held every slot", got, slots)
+	}
+	if out.KeysSeen != slots+5 || len(out.Scanned) != slots+1 {
+		t.Fatalf("keys %d, scanned %d", out.KeysSeen, len(out.Scanned))
+	}
+}
