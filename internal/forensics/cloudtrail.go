@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptrace"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -248,7 +250,13 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 			return nil, err
 		}
 		sent := e.opts.Now()
-		out, err := api.LookupEvents(ctx, in, func(o *cloudtrail.Options) {
+		var wrote atomicTime
+		tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			// Called once the request is on the connection (again for an
+			// SDK retry: the last one counts).
+			WroteRequest: func(httptrace.WroteRequestInfo) { wrote.store(e.opts.Now()) },
+		})
+		out, err := api.LookupEvents(tctx, in, func(o *cloudtrail.Options) {
 			// Fewer SDK attempts than the scan's calls, and none for
 			// throttling: that is retried below, in its turn under the rate
 			// limit (an SDK retry, outside it, meets the quota again).
@@ -257,7 +265,7 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 				o.Retryer = noThrottleRetry{o.Retryer}
 			}
 		})
-		st.lookupDone(sent, e.opts.Now())
+		st.lookupDone(sent, wrote.load(), e.opts.Now())
 		if err == nil || !awserr.IsThrottling(err) || try == maxThrottleTries {
 			return out, err
 		}
@@ -269,6 +277,19 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 		}
 		wait *= 2
 	}
+}
+
+// atomicTime is a time set by one goroutine (the HTTP transport's) and read
+// by another.
+type atomicTime struct{ v atomic.Pointer[time.Time] }
+
+func (a *atomicTime) store(t time.Time) { a.v.Store(&t) }
+
+func (a *atomicTime) load() time.Time {
+	if t := a.v.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // noThrottleRetry is an SDK retryer that leaves throttling to lookup.

@@ -177,11 +177,12 @@ type regionState struct {
 
 	// lookupMu guards the two fields below, set as each lookup returns.
 	lookupMu sync.Mutex
-	// notBefore is the earliest the next lookup may leave: the last one's
-	// answer, less the fastest round trip seen there, plus spacing. The
-	// limiter spaces lookups from when each was due; a lookup that left late
-	// (a busy CPU, a paused process) reached the server late, and the next,
-	// leaving on time, would reach it too soon after and be throttled.
+	// notBefore is the earliest the next lookup may leave: spacing after the
+	// last one was written to the connection, or, when the client does not
+	// report that, after its answer less the fastest round trip seen there.
+	// The limiter spaces lookups from when each was due; a lookup that left
+	// late (a busy CPU, a paused process) reached the server late, and the
+	// next, leaving on time, would reach it too soon after and be throttled.
 	notBefore time.Time
 	// minRTT is the fastest LookupEvents round trip seen there.
 	minRTT time.Duration
@@ -196,19 +197,25 @@ type regionState struct {
 	trailDenied *issue
 }
 
-// lookupDone records a lookup that left at sent and was answered at
-// answered: the next may not leave before answered - minRTT + spacing. The
-// server counted the lookup at most minRTT (the network's part of any round
-// trip) before its answer came back, so the next, leaving then, reaches it a
-// full spacing after. A lookup that left on time changes nothing (answered -
-// minRTT is when it left); one that left late pushes the next back by as much.
-func (st *regionState) lookupDone(sent, answered time.Time) {
+// lookupDone records a lookup that was asked for at sent, written to its
+// connection at wrote (zero when the client did not say) and answered at
+// answered. The next may not leave before wrote + spacing: the request
+// reached the server one network trip after wrote, and the next will too.
+// Without wrote, answered - minRTT + spacing: the server counted the lookup
+// at most minRTT (the network's part of any round trip) before its answer
+// came back. A lookup that left on time changes nothing; one that left late
+// pushes the next back by as much.
+func (st *regionState) lookupDone(sent, wrote, answered time.Time) {
 	st.lookupMu.Lock()
 	defer st.lookupMu.Unlock()
 	if rtt := answered.Sub(sent); st.minRTT == 0 || rtt < st.minRTT {
 		st.minRTT = max(rtt, 0)
 	}
-	if next := answered.Add(st.spacing - st.minRTT); next.After(st.notBefore) {
+	next := answered.Add(st.spacing - st.minRTT)
+	if !wrote.IsZero() {
+		next = wrote.Add(st.spacing)
+	}
+	if next.After(st.notBefore) {
 		st.notBefore = next
 	}
 }
