@@ -133,7 +133,7 @@ func Start(ctx context.Context, base aws.Config, opts Options, deps Deps, ready 
 		return nil, err
 	}
 	r := &resolver{opts: opts, deps: deps, red: &redactor{}, masked: map[string]bool{},
-		assumeRoles: pace.NewSpacer(opts.AssumeRolesPerSecond)}
+		assumeRoles: pace.NewSpacer(opts.AssumeRolesPerSecond, max(1, int(opts.AssumeRolesPerSecond/60)))}
 	if deps.Mask == nil {
 		r.deps.Mask = func(string) {}
 	}
@@ -324,8 +324,9 @@ type resolver struct {
 	// and go-githubactions writes each command to an unsynchronised writer.
 	maskMu sync.Mutex
 	masked map[string]bool // values already masked, to print each mask once
-	// assumeRoles paces AssumeRole calls below STS's request rate, each
-	// spaced from the last that went (no burst after a pause).
+	// assumeRoles paces AssumeRole calls below STS's request rate, with a
+	// burst of a sixtieth of a second's calls (a third of the bench server's
+	// bucket) and none bigger after a pause.
 	assumeRoles *pace.Spacer
 }
 
