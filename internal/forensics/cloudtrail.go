@@ -244,7 +244,10 @@ const trailMaxAttempts = 3
 // region's rate limit. Throttling the SDK's own retries did not absorb is
 // retried here with backoff, still under the limit.
 func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEventsAPI, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
-	wait := firstThrottleWait
+	// The first retry waits only its turn: the lookup was spaced from the
+	// throttled one's write, when the quota's bucket refills a request.
+	// Throttled again, something else draws on the quota: back off.
+	var wait time.Duration
 	for try := 1; ; try++ {
 		if err := e.wait(ctx, st); err != nil {
 			return nil, err
@@ -272,10 +275,12 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 		if e.opts.Now().Add(wait).After(e.deadline) {
 			return nil, errBudget
 		}
-		if err := e.opts.Sleep(ctx, wait); err != nil {
-			return nil, err
+		if wait > 0 {
+			if err := e.opts.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
 		}
-		wait *= 2
+		wait = max(firstThrottleWait, 2*wait)
 	}
 }
 

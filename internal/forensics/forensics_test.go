@@ -758,3 +758,29 @@ func TestLookupSpacedFromTheWriteNotTheAnswer(t *testing.T) {
 		}
 	}
 }
+
+// A throttled lookup is retried one interval after it (the quota's bucket
+// holds a request again by then), a second throttling backs off longer.
+func TestThrottledLookupRetriedAfterOneInterval(t *testing.T) {
+	t.Parallel()
+	srv := awsfake.New(t)
+	clock := newFakeClock()
+	srv.SetClock(clock.Now)
+	srv.AddEvents(keyHistory(t)...)
+	srv.Inject(awsfake.Fault{Operation: awsfake.OpLookupEvents, Code: "ThrottlingException", Message: "Rate exceeded", Times: 2})
+	fs := []finding.Finding{pendingFinding(keyA, arnA, "us-east-1")}
+	forensics.Enrich(context.Background(), fs, clientsFor(srv), forensics.Options{ScanTime: scanTime, CloudTrail: true, Now: clock.Now, Sleep: clock.Sleep})
+	reqs := srv.Requests(awsfake.OpLookupEvents)
+	if len(reqs) < 3 || reqs[0].ErrorCode != "ThrottlingException" || reqs[1].ErrorCode != "ThrottlingException" || reqs[2].ErrorCode != "" {
+		t.Fatalf("requests %+v, want two throttled then an answer", reqs)
+	}
+	if gap := reqs[1].Time.Sub(reqs[0].Time); gap != 500*time.Millisecond {
+		t.Errorf("first retry %v after the throttled lookup, want 500ms (one interval at 2 a second)", gap)
+	}
+	if gap := reqs[2].Time.Sub(reqs[1].Time); gap < time.Second {
+		t.Errorf("second retry %v after the second throttling, want a backoff of at least 1s", gap)
+	}
+	if fs[0].ScheduledBy == nil {
+		t.Errorf("finding %+v, want who scheduled it despite the throttling", fs[0])
+	}
+}
