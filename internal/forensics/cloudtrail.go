@@ -244,9 +244,9 @@ const trailMaxAttempts = 3
 // region's rate limit. Throttling the SDK's own retries did not absorb is
 // retried here with backoff, still under the limit.
 func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEventsAPI, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
-	// The first retry waits only its turn: the lookup was spaced from the
-	// throttled one's write, when the quota's bucket refills a request.
-	// Throttled again, something else draws on the quota: back off.
+	// The first retry waits only its turn (an eighth of the interval after
+	// the throttled one was written: regionState.lookupDone). Throttled
+	// again, something else draws on the quota: back off.
 	var wait time.Duration
 	for try := 1; ; try++ {
 		if err := e.wait(ctx, st); err != nil {
@@ -268,7 +268,7 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 				o.Retryer = noThrottleRetry{o.Retryer}
 			}
 		})
-		st.lookupDone(sent, wrote.load(), e.opts.Now())
+		st.lookupDone(sent, wrote.load(), e.opts.Now(), awserr.IsThrottling(err))
 		if err == nil || !awserr.IsThrottling(err) || try == maxThrottleTries {
 			return out, err
 		}
@@ -309,8 +309,8 @@ func (r noThrottleRetry) IsErrorRetryable(err error) bool {
 // when that would be after the budget's deadline.
 func (e *enricher) wait(ctx context.Context, st *regionState) error {
 	now := e.opts.Now()
-	r := st.limiter.ReserveN(now, 1)
-	d := max(r.DelayFrom(now), st.nextLookup().Sub(now))
+	r, notBefore := st.reserve(now)
+	d := max(r.DelayFrom(now), notBefore.Sub(now))
 	if now.Add(d).After(e.deadline) {
 		r.CancelAt(now)
 		return errBudget

@@ -171,12 +171,13 @@ type enricher struct {
 
 // regionState is shared by the findings of one account and region.
 type regionState struct {
-	limiter *rate.Limiter
 	// spacing is the quota's interval between lookups (1 / LookupsPerSecond).
 	spacing time.Duration
 
-	// lookupMu guards the two fields below, set as each lookup returns.
+	// lookupMu guards the three fields below, set as each lookup returns.
 	lookupMu sync.Mutex
+	// limiter paces lookups at the rate (for callers side by side).
+	limiter *rate.Limiter
 	// notBefore is the earliest the next lookup may leave: spacing after the
 	// last one was written to the connection, or, when the client does not
 	// report that, after its answer less the fastest round trip seen there.
@@ -205,25 +206,38 @@ type regionState struct {
 // at most minRTT (the network's part of any round trip) before its answer
 // came back. A lookup that left on time changes nothing; one that left late
 // pushes the next back by as much.
-func (st *regionState) lookupDone(sent, wrote, answered time.Time) {
+//
+// A throttled lookup took no request from the quota: it arrived a little
+// early (its predecessor was counted late, the server busy), and the quota
+// holds a request again a fraction of an interval later. Its retry waits
+// an eighth of the interval, not a whole one.
+func (st *regionState) lookupDone(sent, wrote, answered time.Time, throttled bool) {
 	st.lookupMu.Lock()
 	defer st.lookupMu.Unlock()
 	if rtt := answered.Sub(sent); st.minRTT == 0 || rtt < st.minRTT {
 		st.minRTT = max(rtt, 0)
 	}
-	next := answered.Add(st.spacing - st.minRTT)
+	spacing := st.spacing
+	if throttled {
+		spacing /= 8
+		// The throttled lookup's token goes back: a fresh, full bucket.
+		st.limiter = rate.NewLimiter(st.limiter.Limit(), st.limiter.Burst())
+	}
+	next := answered.Add(spacing - st.minRTT)
 	if !wrote.IsZero() {
-		next = wrote.Add(st.spacing)
+		next = wrote.Add(spacing)
 	}
 	if next.After(st.notBefore) {
 		st.notBefore = next
 	}
 }
 
-func (st *regionState) nextLookup() time.Time {
+// reserve takes the limiter's next slot and returns it with the earliest
+// time the last lookup allows (lookupDone).
+func (st *regionState) reserve(now time.Time) (*rate.Reservation, time.Time) {
 	st.lookupMu.Lock()
 	defer st.lookupMu.Unlock()
-	return st.notBefore
+	return st.limiter.ReserveN(now, 1), st.notBefore
 }
 
 func (e *enricher) region(account, region string) *regionState {

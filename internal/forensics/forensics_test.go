@@ -759,9 +759,9 @@ func TestLookupSpacedFromTheWriteNotTheAnswer(t *testing.T) {
 	}
 }
 
-// A throttled lookup is retried one interval after it (the quota's bucket
-// holds a request again by then), a second throttling backs off longer.
-func TestThrottledLookupRetriedAfterOneInterval(t *testing.T) {
+// A throttled lookup, which took nothing from the quota, is retried an
+// eighth of the interval after it; a second throttling backs off longer.
+func TestThrottledLookupRetriedSoon(t *testing.T) {
 	t.Parallel()
 	srv := awsfake.New(t)
 	clock := newFakeClock()
@@ -774,8 +774,8 @@ func TestThrottledLookupRetriedAfterOneInterval(t *testing.T) {
 	if len(reqs) < 3 || reqs[0].ErrorCode != "ThrottlingException" || reqs[1].ErrorCode != "ThrottlingException" || reqs[2].ErrorCode != "" {
 		t.Fatalf("requests %+v, want two throttled then an answer", reqs)
 	}
-	if gap := reqs[1].Time.Sub(reqs[0].Time); gap != 500*time.Millisecond {
-		t.Errorf("first retry %v after the throttled lookup, want 500ms (one interval at 2 a second)", gap)
+	if gap := reqs[1].Time.Sub(reqs[0].Time); gap != 62500*time.Microsecond {
+		t.Errorf("first retry %v after the throttled lookup, want 62.5ms (an eighth of the interval at 2 a second)", gap)
 	}
 	if gap := reqs[2].Time.Sub(reqs[1].Time); gap < time.Second {
 		t.Errorf("second retry %v after the second throttling, want a backoff of at least 1s", gap)
