@@ -29,9 +29,10 @@ accounts=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1
 curl -fsS -X POST "$SIM/__awssim/reset"
 date +%s%N >"$OUT/t0"
 # Exit 1 is expected: the gate fails on the pending keys.
-(cd "$OUT" && AWS_ENDPOINT_URL=$SIM "$OUT/bin/kdg" --accounts "$accounts" --role-name audit \
+cd "$OUT"
+AWS_ENDPOINT_URL=$SIM "$OUT/bin/kdg" --accounts "$accounts" --role-name audit \
   --report-json "$OUT/report.json" --sarif-file "$OUT/report.sarif" --upload-sarif false --comment off \
-  >"$OUT/stdout.txt" 2>"$OUT/stderr.txt" || true)
+  >"$OUT/stdout.txt" 2>"$OUT/stderr.txt" || true
 date +%s%N >"$OUT/t1"
 curl -fsS "$SIM/__awssim/trace" >"$OUT/trace.json"
 python3 "$ROOT/scripts/bench/timeline.py" "$OUT"
