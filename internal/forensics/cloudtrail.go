@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptrace"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -242,12 +244,22 @@ const trailMaxAttempts = 3
 // region's rate limit. Throttling the SDK's own retries did not absorb is
 // retried here with backoff, still under the limit.
 func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEventsAPI, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
-	wait := firstThrottleWait
+	// The first retry waits only its turn (an eighth of the interval after
+	// the throttled one was written: regionState.lookupDone). Throttled
+	// again, something else draws on the quota: back off.
+	var wait time.Duration
 	for try := 1; ; try++ {
 		if err := e.wait(ctx, st); err != nil {
 			return nil, err
 		}
-		out, err := api.LookupEvents(ctx, in, func(o *cloudtrail.Options) {
+		sent := e.opts.Now()
+		var wrote atomicTime
+		tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			// Called once the request is on the connection (again for an
+			// SDK retry: the last one counts).
+			WroteRequest: func(httptrace.WroteRequestInfo) { wrote.store(e.opts.Now()) },
+		})
+		out, err := api.LookupEvents(tctx, in, func(o *cloudtrail.Options) {
 			// Fewer SDK attempts than the scan's calls, and none for
 			// throttling: that is retried below, in its turn under the rate
 			// limit (an SDK retry, outside it, meets the quota again).
@@ -256,17 +268,33 @@ func (e *enricher) lookup(ctx context.Context, st *regionState, api LookupEvents
 				o.Retryer = noThrottleRetry{o.Retryer}
 			}
 		})
+		st.lookupDone(sent, wrote.load(), e.opts.Now(), awserr.IsThrottling(err))
 		if err == nil || !awserr.IsThrottling(err) || try == maxThrottleTries {
 			return out, err
 		}
 		if e.opts.Now().Add(wait).After(e.deadline) {
 			return nil, errBudget
 		}
-		if err := e.opts.Sleep(ctx, wait); err != nil {
-			return nil, err
+		if wait > 0 {
+			if err := e.opts.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
 		}
-		wait *= 2
+		wait = max(firstThrottleWait, 2*wait)
 	}
+}
+
+// atomicTime is a time set by one goroutine (the HTTP transport's) and read
+// by another.
+type atomicTime struct{ v atomic.Pointer[time.Time] }
+
+func (a *atomicTime) store(t time.Time) { a.v.Store(&t) }
+
+func (a *atomicTime) load() time.Time {
+	if t := a.v.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // noThrottleRetry is an SDK retryer that leaves throttling to lookup.
@@ -276,12 +304,13 @@ func (r noThrottleRetry) IsErrorRetryable(err error) bool {
 	return !awserr.IsThrottling(err) && r.Retryer.IsErrorRetryable(err)
 }
 
-// wait blocks until the limiter grants a request, or fails with errBudget
+// wait blocks until the limiter grants a request and the last lookup's
+// answer allows the next (regionState.lookupDone), or fails with errBudget
 // when that would be after the budget's deadline.
 func (e *enricher) wait(ctx context.Context, st *regionState) error {
 	now := e.opts.Now()
-	r := st.limiter.ReserveN(now, 1)
-	d := r.DelayFrom(now)
+	r, notBefore := st.reserve(now)
+	d := max(r.DelayFrom(now), notBefore.Sub(now))
 	if now.Add(d).After(e.deadline) {
 		r.CancelAt(now)
 		return errBudget

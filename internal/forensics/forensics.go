@@ -171,7 +171,22 @@ type enricher struct {
 
 // regionState is shared by the findings of one account and region.
 type regionState struct {
+	// spacing is the quota's interval between lookups (1 / LookupsPerSecond).
+	spacing time.Duration
+
+	// lookupMu guards the three fields below, set as each lookup returns.
+	lookupMu sync.Mutex
+	// limiter paces lookups at the rate (for callers side by side).
 	limiter *rate.Limiter
+	// notBefore is the earliest the next lookup may leave: spacing after the
+	// last one was written to the connection, or, when the client does not
+	// report that, after its answer less the fastest round trip seen there.
+	// The limiter spaces lookups from when each was due; a lookup that left
+	// late (a busy CPU, a paused process) reached the server late, and the
+	// next, leaving on time, would reach it too soon after and be throttled.
+	notBefore time.Time
+	// minRTT is the fastest LookupEvents round trip seen there.
+	minRTT time.Duration
 
 	mu sync.Mutex
 	// usageProbe is closed when the first GetKeyLastUsage call there returned.
@@ -183,13 +198,56 @@ type regionState struct {
 	trailDenied *issue
 }
 
+// lookupDone records a lookup that was asked for at sent, written to its
+// connection at wrote (zero when the client did not say) and answered at
+// answered. The next may not leave before wrote + spacing: the request
+// reached the server one network trip after wrote, and the next will too.
+// Without wrote, answered - minRTT + spacing: the server counted the lookup
+// at most minRTT (the network's part of any round trip) before its answer
+// came back. A lookup that left on time changes nothing; one that left late
+// pushes the next back by as much.
+//
+// A throttled lookup took no request from the quota: it arrived a little
+// early (its predecessor was counted late, the server busy), and the quota
+// holds a request again a fraction of an interval later. Its retry waits
+// an eighth of the interval, not a whole one.
+func (st *regionState) lookupDone(sent, wrote, answered time.Time, throttled bool) {
+	st.lookupMu.Lock()
+	defer st.lookupMu.Unlock()
+	if rtt := answered.Sub(sent); st.minRTT == 0 || rtt < st.minRTT {
+		st.minRTT = max(rtt, 0)
+	}
+	spacing := st.spacing
+	if throttled {
+		spacing /= 8
+		// The throttled lookup's token goes back: a fresh, full bucket.
+		st.limiter = rate.NewLimiter(st.limiter.Limit(), st.limiter.Burst())
+	}
+	next := answered.Add(spacing - st.minRTT)
+	if !wrote.IsZero() {
+		next = wrote.Add(spacing)
+	}
+	if next.After(st.notBefore) {
+		st.notBefore = next
+	}
+}
+
+// reserve takes the limiter's next slot and returns it with the earliest
+// time the last lookup allows (lookupDone).
+func (st *regionState) reserve(now time.Time) (*rate.Reservation, time.Time) {
+	st.lookupMu.Lock()
+	defer st.lookupMu.Unlock()
+	return st.limiter.ReserveN(now, 1), st.notBefore
+}
+
 func (e *enricher) region(account, region string) *regionState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	k := account + "/" + region
 	st := e.regions[k]
 	if st == nil {
-		st = &regionState{limiter: rate.NewLimiter(rate.Limit(e.opts.LookupsPerSecond), 1)}
+		st = &regionState{limiter: rate.NewLimiter(rate.Limit(e.opts.LookupsPerSecond), 1),
+			spacing: time.Duration(float64(time.Second) / e.opts.LookupsPerSecond)}
 		e.regions[k] = st
 	}
 	return st

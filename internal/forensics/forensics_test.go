@@ -3,6 +3,7 @@ package forensics_test
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -634,5 +635,152 @@ func TestEnrichCloudTrailKeyIDFallback(t *testing.T) {
 				t.Errorf("lookups by %q, want %q", got, tt.wantLookup)
 			}
 		})
+	}
+}
+
+// lateLookups is a LookupEvents client whose calls take rtt on the fake
+// clock, half on the way out and half back, and the calls numbered in late
+// (from 1) leave that much later than asked: a busy CPU between the rate
+// limiter's slot and the request reaching the server.
+type lateLookups struct {
+	api   forensics.LookupEventsAPI
+	clock *fakeClock
+	rtt   time.Duration
+	late  map[int]time.Duration
+	n     int
+}
+
+func (l *lateLookups) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	l.n++
+	_ = l.clock.Sleep(ctx, l.late[l.n]+l.rtt/2)
+	// Not ctx: this client does not say when it wrote a request (the real
+	// HTTP client underneath would, at the server's time).
+	out, err := l.api.LookupEvents(context.Background(), in, opts...)
+	_ = l.clock.Sleep(ctx, l.rtt-l.rtt/2)
+	return out, err
+}
+
+// A lookup that reaches the server late must not bring the next one closer
+// to it than the quota's interval: the next is spaced from the late one's
+// answer, not from the slot it was due in.
+func TestLookupAfterALateOneKeepsItsDistance(t *testing.T) {
+	t.Parallel()
+	srv := awsfake.New(t)
+	clock := newFakeClock()
+	srv.SetClock(clock.Now)
+	var fs []finding.Finding
+	for i := range 4 {
+		id := "7777cccc-0000-4000-8000-00000000000" + string(rune('0'+i))
+		arn := "arn:aws:kms:us-east-1:111122223333:key/" + id
+		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
+		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
+	}
+	late := &lateLookups{clock: clock, rtt: 80 * time.Millisecond, late: map[int]time.Duration{2: 300 * time.Millisecond}}
+	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
+		usage, trail := clientsFor(srv)(account, region)
+		late.api = trail
+		return usage, late
+	}
+	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
+		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
+	})
+	reqs := srv.Requests(awsfake.OpLookupEvents)
+	if len(reqs) != 4 {
+		t.Fatalf("LookupEvents requests = %d, want 4", len(reqs))
+	}
+	for i := 1; i < len(reqs); i++ {
+		if gap := reqs[i].Time.Sub(reqs[i-1].Time); gap < 500*time.Millisecond {
+			t.Errorf("requests %d and %d reached the server %v apart, want >= 500ms (2 per second)", i-1, i, gap)
+		}
+	}
+	// Only the late one costs time: 3 intervals and its 300 ms.
+	if span := reqs[3].Time.Sub(reqs[0].Time); span != 1800*time.Millisecond {
+		t.Errorf("4 requests spanned %v, want 1.8s", span)
+	}
+}
+
+// tracedLookups is a LookupEvents client that reports, as net/http does,
+// when each request is written to the connection; its requests reach the
+// server rtt/2 later, and the answers numbered in slowAnswer (from 1) come
+// back that much later than rtt/2 after (a busy CPU reading them).
+type tracedLookups struct {
+	api        forensics.LookupEventsAPI
+	clock      *fakeClock
+	rtt        time.Duration
+	slowAnswer map[int]time.Duration
+	n          int
+}
+
+func (l *tracedLookups) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	l.n++
+	if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.WroteRequest != nil {
+		tr.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+	_ = l.clock.Sleep(ctx, l.rtt/2)
+	// Not ctx: the real HTTP client underneath would report its own write,
+	// at the server's time.
+	out, err := l.api.LookupEvents(context.Background(), in, opts...)
+	_ = l.clock.Sleep(ctx, l.rtt-l.rtt/2+l.slowAnswer[l.n])
+	return out, err
+}
+
+// When the client reports when each request was written, an answer read
+// late costs nothing: the next lookup is spaced from the write, which is
+// what the server's quota saw.
+func TestLookupSpacedFromTheWriteNotTheAnswer(t *testing.T) {
+	t.Parallel()
+	srv := awsfake.New(t)
+	clock := newFakeClock()
+	srv.SetClock(clock.Now)
+	var fs []finding.Finding
+	for i := range 4 {
+		id := "8888dddd-0000-4000-8000-00000000000" + string(rune('0'+i))
+		arn := "arn:aws:kms:us-east-1:111122223333:key/" + id
+		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
+		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
+	}
+	traced := &tracedLookups{clock: clock, rtt: 80 * time.Millisecond, slowAnswer: map[int]time.Duration{2: 300 * time.Millisecond}}
+	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
+		usage, trail := clientsFor(srv)(account, region)
+		traced.api = trail
+		return usage, traced
+	}
+	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
+		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
+	})
+	reqs := srv.Requests(awsfake.OpLookupEvents)
+	if len(reqs) != 4 {
+		t.Fatalf("LookupEvents requests = %d, want 4", len(reqs))
+	}
+	for i := 1; i < len(reqs); i++ {
+		if gap := reqs[i].Time.Sub(reqs[i-1].Time); gap != 500*time.Millisecond {
+			t.Errorf("requests %d and %d reached the server %v apart, want 500ms (2 per second, the slow answer costing nothing)", i-1, i, gap)
+		}
+	}
+}
+
+// A throttled lookup, which took nothing from the quota, is retried an
+// eighth of the interval after it; a second throttling backs off longer.
+func TestThrottledLookupRetriedSoon(t *testing.T) {
+	t.Parallel()
+	srv := awsfake.New(t)
+	clock := newFakeClock()
+	srv.SetClock(clock.Now)
+	srv.AddEvents(keyHistory(t)...)
+	srv.Inject(awsfake.Fault{Operation: awsfake.OpLookupEvents, Code: "ThrottlingException", Message: "Rate exceeded", Times: 2})
+	fs := []finding.Finding{pendingFinding(keyA, arnA, "us-east-1")}
+	forensics.Enrich(context.Background(), fs, clientsFor(srv), forensics.Options{ScanTime: scanTime, CloudTrail: true, Now: clock.Now, Sleep: clock.Sleep})
+	reqs := srv.Requests(awsfake.OpLookupEvents)
+	if len(reqs) < 3 || reqs[0].ErrorCode != "ThrottlingException" || reqs[1].ErrorCode != "ThrottlingException" || reqs[2].ErrorCode != "" {
+		t.Fatalf("requests %+v, want two throttled then an answer", reqs)
+	}
+	if gap := reqs[1].Time.Sub(reqs[0].Time); gap != 62500*time.Microsecond {
+		t.Errorf("first retry %v after the throttled lookup, want 62.5ms (an eighth of the interval at 2 a second)", gap)
+	}
+	if gap := reqs[2].Time.Sub(reqs[1].Time); gap < time.Second {
+		t.Errorf("second retry %v after the second throttling, want a backoff of at least 1s", gap)
+	}
+	if fs[0].ScheduledBy == nil {
+		t.Errorf("finding %+v, want who scheduled it despite the throttling", fs[0])
 	}
 }

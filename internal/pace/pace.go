@@ -71,6 +71,11 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+// Urgent is the priority of urgent calls (SetPriority): calls on the
+// critical path, such as a target's first page, which LimitBulk does not
+// hold back.
+const Urgent = math.MaxInt32
+
 // Stats are a Pacer's counters.
 type Stats struct {
 	Calls       int64 // calls made, retries included
@@ -82,6 +87,9 @@ type Stats struct {
 type Pacer struct {
 	opts  Options
 	total *semaphore
+	// bulk holds the calls below Urgent priority: Total slots unless
+	// LimitBulk lowered it.
+	bulk *semaphore
 
 	mu      sync.Mutex
 	targets map[[2]string]*target
@@ -103,7 +111,7 @@ func New(opts Options) *Pacer {
 	if opts.Sleep == nil {
 		opts.Sleep = wait.Sleep
 	}
-	return &Pacer{opts: opts, total: newSemaphore(opts.Total), targets: map[[2]string]*target{}}
+	return &Pacer{opts: opts, total: newSemaphore(opts.Total), bulk: newSemaphore(opts.Total), targets: map[[2]string]*target{}}
 }
 
 // Total is the total cap.
@@ -117,6 +125,19 @@ func (p *Pacer) SetPriority(account, region string, priority int) {
 	p.target(account, region).priority.Store(int64(priority))
 }
 
+// LimitBulk caps the calls in flight below Urgent priority at n (they still
+// go by priority among themselves), and n <= 0 lifts the cap. Slots of the
+// total are not what runs out when the calls are CPU-bound (a runner with 2
+// cores and thousands of calls in flight): every call in flight takes its
+// share of the CPU, and urgent calls, though first for a slot, went no
+// faster than the rest. Capping the others leaves the CPU to the urgent ones.
+func (p *Pacer) LimitBulk(n int) {
+	if n <= 0 || n > p.opts.Total {
+		n = p.opts.Total
+	}
+	p.bulk.setLimit(n)
+}
+
 // Stats returns the counters.
 func (p *Pacer) Stats() Stats {
 	return Stats{Calls: p.calls.Load(), Throttled: p.throttled.Load(), MaxInFlight: p.maxInFlight.Load()}
@@ -127,10 +148,11 @@ func (p *Pacer) Stats() Stats {
 // returns fn's last error, or ctx's.
 func (p *Pacer) Do(ctx context.Context, account, region, op string, fn func(context.Context) error) error {
 	t := p.target(account, region)
-	if err := p.acquire(ctx, t, op); err != nil {
+	bulk, err := p.acquire(ctx, t, op)
+	if err != nil {
 		return err
 	}
-	return p.run(ctx, t, op, fn)
+	return p.run(ctx, t, op, bulk, fn)
 }
 
 // Spawn waits in the caller's goroutine until the limits allow the call,
@@ -140,40 +162,51 @@ func (p *Pacer) Do(ctx context.Context, account, region, op string, fn func(cont
 // when ctx ends first.
 func (p *Pacer) Spawn(ctx context.Context, wg *sync.WaitGroup, account, region, op string, fn func(context.Context) error, done func(error)) error {
 	t := p.target(account, region)
-	if err := p.acquire(ctx, t, op); err != nil {
+	bulk, err := p.acquire(ctx, t, op)
+	if err != nil {
 		return err
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		done(p.run(ctx, t, op, fn))
+		done(p.run(ctx, t, op, bulk, fn))
 	}()
 	return nil
 }
 
 // acquire waits out the target's backoff, the operation's rate, a slot of
-// the target and a slot of the total, in that order.
-func (p *Pacer) acquire(ctx context.Context, t *target, op string) error {
+// the target, a bulk slot (below Urgent priority) and a slot of the total,
+// in that order. It reports whether it took a bulk slot.
+func (p *Pacer) acquire(ctx context.Context, t *target, op string) (bulk bool, err error) {
 	if err := t.waitBackoff(ctx, p.opts.Sleep); err != nil {
-		return err
+		return false, err
 	}
 	if err := t.limiter(op, p.opts.Rates).Wait(ctx); err != nil {
-		return ctxErr(ctx, err)
+		return false, ctxErr(ctx, err)
 	}
 	prio := int(t.priority.Load())
 	if err := t.sem.acquire(ctx, prio); err != nil {
-		return err
+		return false, err
+	}
+	if bulk = prio < Urgent; bulk {
+		if err := p.bulk.acquire(ctx, prio); err != nil {
+			t.sem.release()
+			return false, err
+		}
 	}
 	if err := p.total.acquire(ctx, prio); err != nil {
+		if bulk {
+			p.bulk.release()
+		}
 		t.sem.release()
-		return err
+		return false, err
 	}
-	return nil
+	return bulk, nil
 }
 
 // run makes the call with the slots acquire took, gives them back, and
 // retries (acquiring again) while the call is throttled.
-func (p *Pacer) run(ctx context.Context, t *target, op string, fn func(context.Context) error) error {
+func (p *Pacer) run(ctx context.Context, t *target, op string, bulk bool, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		p.calls.Add(1)
 		n := p.inFlight.Add(1)
@@ -183,6 +216,9 @@ func (p *Pacer) run(ctx context.Context, t *target, op string, fn func(context.C
 		err := fn(ctx)
 		p.inFlight.Add(-1)
 		p.total.release()
+		if bulk {
+			p.bulk.release()
+		}
 		t.sem.release()
 		if err == nil || !awserr.IsThrottling(err) {
 			t.succeeded(time.Since(start))
@@ -193,7 +229,8 @@ func (p *Pacer) run(ctx context.Context, t *target, op string, fn func(context.C
 		if attempt == throttleRetries || ctx.Err() != nil {
 			return err
 		}
-		if aerr := p.acquire(ctx, t, op); aerr != nil {
+		var aerr error
+		if bulk, aerr = p.acquire(ctx, t, op); aerr != nil {
 			return err
 		}
 	}

@@ -314,7 +314,7 @@ func TestPriorityOrdersWaiters(t *testing.T) {
 			})
 		}()
 		// Let each queue before the next: big arrives last.
-		for p.total.queued() < i+1 {
+		for p.bulk.queued()+p.total.queued() < i+1 {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -322,5 +322,49 @@ func TestPriorityOrdersWaiters(t *testing.T) {
 	wg.Wait()
 	if order[0] != "big" {
 		t.Fatalf("grant order %v: the big account queued last but should go first", order)
+	}
+}
+
+// LimitBulk holds back calls below Urgent priority, never urgent ones, and
+// lifting it lets the held calls go.
+func TestLimitBulkHoldsOnlyNonUrgentCalls(t *testing.T) {
+	p := New(Options{Total: 8, Rates: map[string]float64{}})
+	p.LimitBulk(1)
+	p.SetPriority("urgent", "r", Urgent)
+	release := make(chan struct{})
+	held := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = p.Do(context.Background(), "bulk", "r", "X", func(context.Context) error { close(held); <-release; return nil })
+	}()
+	<-held
+	second := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = p.Do(context.Background(), "bulk", "r2", "X", func(context.Context) error { close(second); return nil })
+	}()
+	for p.bulk.queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	// The cap is full, yet an urgent call runs at once, several in a row.
+	for range 3 {
+		if err := p.Do(context.Background(), "urgent", "r", "X", func(context.Context) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-second:
+		t.Fatal("a second bulk call ran past LimitBulk(1)")
+	case <-time.After(20 * time.Millisecond):
+	}
+	p.LimitBulk(0)
+	<-second // lifted: the held call runs while the first still holds its slot
+	close(release)
+	wg.Wait()
+	if st := p.Stats(); st.Calls != 5 || st.MaxInFlight < 2 {
+		t.Fatalf("stats %+v, want 5 calls, 2 at once after the cap was lifted", st)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"time"
@@ -138,13 +137,16 @@ func scanAll(ctx context.Context, targets <-chan Target, opts Options, byAccount
 	}
 	s := &scanner{opts: opts, pool: pool}
 	// Target goroutines only list and wait for slots; the calls themselves
-	// share s.pool. Bounding targets too keeps goroutines under 2 x
+	// share s.pool. Bounding targets too (Concurrency, and a sixteenth more
+	// for targets bigger than any before) keeps goroutines under about 2 x
 	// Concurrency in all.
 	//
 	// Every target's first ListKeys page is asked for as soon as the target
 	// arrives; a target is scanned as soon as its page is in, and of those
-	// waiting for a target slot the one with the most keys goes first, its
-	// calls outranking the others' in the pool: its findings, and the
+	// waiting for a target slot the one with the most keys goes first (or
+	// at once, when it is the biggest yet), its calls outranking the
+	// others' in the pool, and the calls of targets already in (DescribeKey)
+	// hold only a sixteenth of the pool until every first page is asked for: its findings, and the
 	// evidence that takes longest (CloudTrail, 2 lookups a second per
 	// account and Region), start early instead of wherever its account falls
 	// in the list. A Region that never answers holds up only itself.
@@ -278,7 +280,17 @@ func (f firstPage) size() int {
 }
 
 // firstPagePriority ranks a target's calls until its first page is in.
-const firstPagePriority = math.MaxInt32
+const firstPagePriority = pace.Urgent
+
+// bulkWhileListing is the share of the total (1/16: 64 calls of 1,024) that
+// calls other than first pages (DescribeKey above all) may hold while
+// targets are still arriving or their first pages are still to be asked
+// for. On a runner whose CPU is the limit, every call in flight takes its
+// share of it: with no cap, 48,000 DescribeKey calls of the first targets
+// slowed the first pages of the others (17,000 in an organization) to a
+// trickle, and the target with the most findings, whose CloudTrail lookups
+// (2 a second) bound the run, was found 10 s late.
+const bulkWhileListing = 16
 
 // firstPages reads the first ListKeys page of every target through the
 // pool as it arrives, sends each target's job to ready once its page is in,
@@ -299,6 +311,9 @@ func (s *scanner) firstPages(ctx context.Context, targets <-chan Target, ready c
 			numbered <- j
 		}
 	}()
+	// Until the last target has arrived and its first page is asked for,
+	// the other calls hold only a share of the total.
+	s.pool.pacer.LimitBulk(max(1, s.pool.pacer.Total()/bulkWhileListing))
 	for range max(1, min(s.opts.Concurrency/64, 16)) {
 		issuers.Add(1)
 		go func() {
@@ -309,6 +324,7 @@ func (s *scanner) firstPages(ctx context.Context, targets <-chan Target, ready c
 		}()
 	}
 	issuers.Wait()
+	s.pool.pacer.LimitBulk(0)
 	wg.Wait()
 	return jobs
 }
@@ -343,32 +359,38 @@ func (s *scanner) firstPage(ctx context.Context, wg *sync.WaitGroup, j *job, rea
 // dispatch scans each job once its first page is ready, at most Concurrency
 // targets at once, the waiting target with the most keys first, and returns
 // when ready is closed and every job is done.
+//
+// A running target holds its slot until its last key is described, and
+// targets get calls by size: when every slot is held by small targets
+// waiting their turn behind bigger ones, a target as big as the biggest yet
+// would wait for a small one to finish (0.9 s in an organization's run, for
+// the Region with the second most findings). So a target at least as big as
+// any before it may also take one of Concurrency/16 express slots beyond
+// the cap.
 func (s *scanner) dispatch(ctx context.Context, ready <-chan *job) {
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, s.opts.Concurrency)
-	// A target signals freed after giving its slot back; one pending signal
-	// is enough to try again, so a full buffer drops the rest and no
-	// finished target blocks on it.
-	freed := make(chan struct{}, 1)
+	limit := s.opts.Concurrency
+	express := max(1, limit/bulkWhileListing)
+	// Each finished target sends one; at most limit+express run, so no
+	// send blocks.
+	freed := make(chan struct{}, limit+express)
 	waiting := &bySize{}
+	running, biggest := 0, -1
+	admit := func(j *job) bool {
+		size := j.first.size()
+		return running < limit || (size >= biggest && running < limit+express)
+	}
 	for ready != nil || waiting.Len() > 0 {
-		if waiting.Len() > 0 {
-			select {
-			case slots <- struct{}{}:
-				j := heap.Pop(waiting).(*job)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					j.result = s.scanTarget(ctx, j.t, j.first)
-					<-slots
-					select {
-					case freed <- struct{}{}:
-					default:
-					}
-				}()
-				continue
-			default:
-			}
+		for waiting.Len() > 0 && admit(waiting.jobs[0]) {
+			j := heap.Pop(waiting).(*job)
+			running++
+			biggest = max(biggest, j.first.size())
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j.result = s.scanTarget(ctx, j.t, j.first)
+				freed <- struct{}{}
+			}()
 		}
 		select {
 		case j, ok := <-ready:
@@ -378,6 +400,7 @@ func (s *scanner) dispatch(ctx context.Context, ready <-chan *job) {
 			}
 			heap.Push(waiting, j)
 		case <-freed:
+			running--
 		}
 	}
 	wg.Wait()

@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/http"
@@ -404,4 +405,33 @@ func BenchmarkServe(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestTraceNamesTheAccountARoleIsAssumedIn(t *testing.T) {
+	w := smallWorld(2)
+	_, url := start(t, w, Options{Trace: true})
+	ctx := context.Background()
+	a := member(baseConfig(url, "us-east-1"), "200000000001", "eu-west-1")
+	if _, err := kms.NewFromConfig(a).ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url + ControlPrefix + "trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr []TraceEvent
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr) != 2 {
+		t.Fatalf("trace %+v, want AssumeRole then ListKeys", tr)
+	}
+	// AssumeRole is the base account's call, made for the member's role.
+	if e := tr[0]; e.Op != "AssumeRole" || e.Account != BaseAccount || e.Subject != "200000000001" || e.Status != http.StatusOK {
+		t.Fatalf("AssumeRole event %+v", e)
+	}
+	if e := tr[1]; e.Op != "ListKeys" || e.Account != "200000000001" || e.Region != "eu-west-1" || e.Subject != "" || e.Start > e.End {
+		t.Fatalf("ListKeys event %+v", e)
+	}
 }

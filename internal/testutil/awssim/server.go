@@ -141,6 +141,9 @@ type TraceEvent struct {
 	Start   int64  `json:"start"`
 	End     int64  `json:"end"`
 	Status  int    `json:"status"`
+	// Subject is the account an AssumeRole call asks for (its role ARN's),
+	// so a timeline shows when each member's role was assumed.
+	Subject string `json:"subject,omitempty"`
 }
 
 // Counts is a snapshot of a Server's counters.
@@ -236,7 +239,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Trace {
 		s.mu.Lock()
 		if len(s.trace) < 1<<21 {
-			s.trace = append(s.trace, TraceEvent{Op: c.op, Account: c.account, Region: c.region, Start: start.UnixNano(), End: time.Now().UnixNano(), Status: resp.status})
+			s.trace = append(s.trace, TraceEvent{Op: c.op, Account: c.account, Region: c.region, Start: start.UnixNano(), End: time.Now().UnixNano(), Status: resp.status, Subject: subject(c)})
 		}
 		s.mu.Unlock()
 	}

@@ -85,6 +85,17 @@ func (s *Server) sts(c call) response {
 	}
 }
 
+// subject is the account c asks a role in (AssumeRole*), else "".
+func subject(c call) string {
+	if c.service != "sts" || !strings.HasPrefix(c.op, "AssumeRole") {
+		return ""
+	}
+	if m := roleARN.FindStringSubmatch(first(c.form, "RoleArn")); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // assume issues a session in the account of the role ARN.
 func (s *Server) assume(c call) response {
 	arn, session := first(c.form, "RoleArn"), first(c.form, "RoleSessionName")
