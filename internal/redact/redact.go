@@ -6,6 +6,7 @@ package redact
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ var shapes = regexp.MustCompile(`(?i)` + strings.Join([]string{
 type Set struct {
 	mu      sync.RWMutex
 	exact   []string            // lower-cased, longest first
+	known   map[string]struct{} // the members of exact
 	windows map[string]struct{} // every window-long run of every long secret, lower-cased
 }
 
@@ -52,13 +54,18 @@ func (s *Set) Add(secret string) {
 	low := strings.ToLower(secret)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, v := range s.exact {
-		if v == low {
-			return
-		}
+	if _, dup := s.known[low]; dup {
+		return
 	}
-	s.exact = append(s.exact, low)
-	sort.Slice(s.exact, func(i, j int) bool { return len(s.exact[i]) > len(s.exact[j]) })
+	if s.known == nil {
+		s.known = map[string]struct{}{}
+	}
+	s.known[low] = struct{}{}
+	// Insert after every secret at least as long, so exact stays longest
+	// first without sorting it again: one Add per assumed role's three
+	// credentials made the old sort a few per cent of an organization run.
+	i := sort.Search(len(s.exact), func(i int) bool { return len(s.exact[i]) < len(low) })
+	s.exact = slices.Insert(s.exact, i, low)
 	if len(low) >= window {
 		if s.windows == nil {
 			s.windows = map[string]struct{}{}

@@ -80,3 +80,21 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// A secret that holds a shorter one is replaced whole, whichever was added
+// first, and adding a secret twice changes nothing.
+func TestLongerSecretWinsWhateverTheOrder(t *testing.T) {
+	short, long := "pw-abc", "prefix:pw-abc:suffix"
+	for _, order := range [][]string{{short, long}, {long, short}, {short, long, short, long}} {
+		var s Set
+		for _, secret := range order {
+			s.Add(secret)
+		}
+		if got := s.Clean("token " + long + " end"); got != "token "+Placeholder+" end" {
+			t.Errorf("added %q: Clean gave %q", order, got)
+		}
+		if got := s.Clean("just " + short); got != "just "+Placeholder {
+			t.Errorf("added %q: short secret alone gave %q", order, got)
+		}
+	}
+}

@@ -76,7 +76,10 @@ func countedTargets(t *testing.T, regions, keysPerRegion int, denyKey string) ([
 	for r := range regions {
 		region := fmt.Sprintf("region-%d", r)
 		client := kms.New(kms.Options{Region: region, BaseEndpoint: aws.String(srv.URL),
-			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 1})
+			// Retries as the SDK's default does: a connection the loaded
+			// machine drops ("use of closed network connection") is retried,
+			// as in production; AccessDenied is not retryable.
+			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 3})
 		ts = append(ts, Target{Account: "111122223333", Region: region, Client: &counted{api: client, c: c, denyKey: denyKey}})
 	}
 	return ts, c
