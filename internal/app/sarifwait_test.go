@@ -14,6 +14,7 @@ import (
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/github/fakegithub"
 	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/moto"
+	"github.com/kms-deletion-gate/kms-deletion-gate/internal/testutil/runner"
 )
 
 // Code scanning keeps the upload pending for ever. By default the run's
@@ -73,14 +74,18 @@ func TestSARIFProcessingIsWaitedForOnlyWhenAsked(t *testing.T) {
 			if len(ups) != 1 {
 				t.Fatalf("uploads = %d, want 1", len(ups))
 			}
-			out, err := os.ReadFile(outputs)
+			raw, err := os.ReadFile(outputs)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := outputValue(string(out), "result"); got != "fail" {
+			out, err := runner.ParseOutputs(string(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := out["result"]; got != "fail" {
 				t.Errorf("output result = %q, want fail", got)
 			}
-			if got := outputValue(string(out), "sarif-id"); got != ups[0].ID || got == "" {
+			if got := out["sarif-id"]; got != ups[0].ID || got == "" {
 				t.Errorf("output sarif-id = %q, want the upload's id %q", got, ups[0].ID)
 			}
 			if n := len(gh.Calls(fakegithub.OpGetSARIF)); n != tc.wantPolls {
@@ -95,25 +100,4 @@ func TestSARIFProcessingIsWaitedForOnlyWhenAsked(t *testing.T) {
 			}
 		})
 	}
-}
-
-// outputValue reads NAME from a GITHUB_OUTPUT file in either of its forms
-// (name=value, or name<<DELIMITER / value / DELIMITER).
-func outputValue(file, name string) string {
-	lines := strings.Split(file, "\n")
-	for i, l := range lines {
-		if v, ok := strings.CutPrefix(l, name+"="); ok {
-			return v
-		}
-		if delim, ok := strings.CutPrefix(l, name+"<<"); ok {
-			var val []string
-			for _, m := range lines[i+1:] {
-				if m == delim {
-					return strings.Join(val, "\n")
-				}
-				val = append(val, m)
-			}
-		}
-	}
-	return ""
 }
