@@ -306,10 +306,8 @@ func readFile(path string, pathGiven bool, read func(string) ([]byte, error)) (*
 		return nil, nil // the default config file is optional
 	case err != nil:
 		return nil, &Error{Source: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPathError(err))}
-	case len(data) > maxConfigBytes:
-		return nil, &Error{Source: path, Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(data), maxConfigBytes)}
 	}
-	return parseFile(path, data)
+	return parseBounded(path, data)
 }
 
 // lookupInput reads an action input the way the runner passes it: the name

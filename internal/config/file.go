@@ -56,6 +56,16 @@ var (
 	dateOnlyPattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 )
 
+// parseBounded parses a config file's content after checking its size
+// (maxConfigBytes), whichever way it was read: from disk, or the base
+// branch's through the contents API.
+func parseBounded(path string, data []byte) (*parsedFile, error) {
+	if len(data) > maxConfigBytes {
+		return nil, &Error{Source: path, Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(data), maxConfigBytes)}
+	}
+	return parseFile(path, data)
+}
+
 func parseFile(path string, data []byte) (*parsedFile, error) {
 	// A decoder, not yaml.Unmarshal: Unmarshal reads the first document and
 	// silently drops any after a "---", allowlist entries included.
@@ -248,10 +258,7 @@ func parseAllowEntry(path, prefix string, item *yaml.Node) (AllowEntry, []error)
 // branch's, read through the contents API), with the same checks as Load
 // except those that depend on the run (expiry bounds).
 func ParseAllowlist(path string, data []byte) ([]AllowEntry, error) {
-	if len(data) > maxConfigBytes {
-		return nil, &Error{Source: path, Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(data), maxConfigBytes)}
-	}
-	f, err := parseFile(path, data)
+	f, err := parseBounded(path, data)
 	if err != nil {
 		return nil, err
 	}

@@ -182,10 +182,7 @@ func (s Settings) baseValues(base BaseFile) (map[string]value, error) {
 	if !base.Found {
 		return map[string]value{}, nil
 	}
-	if len(base.Data) > maxConfigBytes {
-		return nil, &Error{Source: base.Path + "@base", Msg: fmt.Sprintf("config file is %d bytes, more than the %d allowed", len(base.Data), maxConfigBytes)}
-	}
-	f, err := parseFile(base.Path+"@base", base.Data)
+	f, err := parseBounded(base.Path+"@base", base.Data)
 	if err != nil {
 		return nil, err
 	}
