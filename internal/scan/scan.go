@@ -142,14 +142,15 @@ func scanAll(ctx context.Context, targets <-chan Target, opts Options, byAccount
 	// Concurrency in all.
 	//
 	// Every target's first ListKeys page is asked for as soon as the target
-	// arrives; a target is scanned as soon as its page is in, and of those
-	// waiting for a target slot the one with the most keys goes first (or
-	// at once, when it is the biggest yet), its calls outranking the
-	// others' in the pool, and the calls of targets already in (DescribeKey)
-	// hold only a sixteenth of the pool until every first page is asked for: its findings, and the
-	// evidence that takes longest (CloudTrail, 2 lookups a second per
-	// account and Region), start early instead of wherever its account falls
-	// in the list. A Region that never answers holds up only itself.
+	// arrives, and until every first page is asked for the calls of targets
+	// already in (DescribeKey) hold only a sixteenth of the pool. A target
+	// is scanned as soon as its page is in; of those waiting for a target
+	// slot the one with the most keys goes first (at once, when it is the
+	// biggest yet), its calls outranking the others' in the pool: its
+	// findings, and the evidence that takes longest (CloudTrail, 2 lookups a
+	// second per account and Region), start early instead of wherever its
+	// account falls in the list. A Region that never answers holds up only
+	// itself.
 	var jobs []*job
 	ready := make(chan *job, opts.Concurrency)
 	go func() {

@@ -24,7 +24,6 @@ import (
 // Server is a running moto_server.
 type Server struct {
 	URL string
-	cmd *exec.Cmd
 }
 
 // Start runs moto_server on a free 127.0.0.1 port and stops it when the test
@@ -77,7 +76,7 @@ func launch(t testing.TB, bin string, port int) (*Server, string) {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
