@@ -665,29 +665,12 @@ func (l *lateLookups) LookupEvents(ctx context.Context, in *cloudtrail.LookupEve
 // answer, not from the slot it was due in.
 func TestLookupAfterALateOneKeepsItsDistance(t *testing.T) {
 	t.Parallel()
-	srv := awsfake.New(t)
 	clock := newFakeClock()
-	srv.SetClock(clock.Now)
-	var fs []finding.Finding
-	for i := range 4 {
-		id := "7777cccc-0000-4000-8000-00000000000" + string(rune('0'+i))
-		arn := "arn:aws:kms:us-east-1:111122223333:key/" + id
-		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
-		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
-	}
 	late := &lateLookups{clock: clock, rtt: 80 * time.Millisecond, late: map[int]time.Duration{2: 300 * time.Millisecond}}
-	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
-		usage, trail := clientsFor(srv)(account, region)
+	reqs := fourLookups(t, "7777cccc", clock, func(trail forensics.LookupEventsAPI) forensics.LookupEventsAPI {
 		late.api = trail
-		return usage, late
-	}
-	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
-		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
+		return late
 	})
-	reqs := srv.Requests(awsfake.OpLookupEvents)
-	if len(reqs) != 4 {
-		t.Fatalf("LookupEvents requests = %d, want 4", len(reqs))
-	}
 	for i := 1; i < len(reqs); i++ {
 		if gap := reqs[i].Time.Sub(reqs[i-1].Time); gap < 500*time.Millisecond {
 			t.Errorf("requests %d and %d reached the server %v apart, want >= 500ms (2 per second)", i-1, i, gap)
@@ -697,6 +680,34 @@ func TestLookupAfterALateOneKeepsItsDistance(t *testing.T) {
 	if span := reqs[3].Time.Sub(reqs[0].Time); span != 1800*time.Millisecond {
 		t.Errorf("4 requests spanned %v, want 1.8s", span)
 	}
+}
+
+// fourLookups enriches four pending keys of one account and Region, on
+// clock, with CloudTrail through wrap's client around the fake's, and returns
+// the four LookupEvents requests as the fake saw them (at its clock's time).
+func fourLookups(t *testing.T, idPrefix string, clock *fakeClock, wrap func(forensics.LookupEventsAPI) forensics.LookupEventsAPI) []awsfake.Request {
+	t.Helper()
+	srv := awsfake.New(t)
+	srv.SetClock(clock.Now)
+	var fs []finding.Finding
+	for i := range 4 {
+		id := idPrefix + "-0000-4000-8000-00000000000" + string(rune('0'+i))
+		arn := "arn:aws:kms:us-east-1:111122223333:key/" + id
+		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
+		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
+	}
+	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
+		usage, trail := clientsFor(srv)(account, region)
+		return usage, wrap(trail)
+	}
+	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
+		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
+	})
+	reqs := srv.Requests(awsfake.OpLookupEvents)
+	if len(reqs) != 4 {
+		t.Fatalf("LookupEvents requests = %d, want 4", len(reqs))
+	}
+	return reqs
 }
 
 // tracedLookups is a LookupEvents client that reports, as net/http does,
@@ -729,29 +740,12 @@ func (l *tracedLookups) LookupEvents(ctx context.Context, in *cloudtrail.LookupE
 // what the server's quota saw.
 func TestLookupSpacedFromTheWriteNotTheAnswer(t *testing.T) {
 	t.Parallel()
-	srv := awsfake.New(t)
 	clock := newFakeClock()
-	srv.SetClock(clock.Now)
-	var fs []finding.Finding
-	for i := range 4 {
-		id := "8888dddd-0000-4000-8000-00000000000" + string(rune('0'+i))
-		arn := "arn:aws:kms:us-east-1:111122223333:key/" + id
-		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
-		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
-	}
 	traced := &tracedLookups{clock: clock, rtt: 80 * time.Millisecond, slowAnswer: map[int]time.Duration{2: 300 * time.Millisecond}}
-	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
-		usage, trail := clientsFor(srv)(account, region)
+	reqs := fourLookups(t, "8888dddd", clock, func(trail forensics.LookupEventsAPI) forensics.LookupEventsAPI {
 		traced.api = trail
-		return usage, traced
-	}
-	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
-		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
+		return traced
 	})
-	reqs := srv.Requests(awsfake.OpLookupEvents)
-	if len(reqs) != 4 {
-		t.Fatalf("LookupEvents requests = %d, want 4", len(reqs))
-	}
 	for i := 1; i < len(reqs); i++ {
 		if gap := reqs[i].Time.Sub(reqs[i-1].Time); gap != 500*time.Millisecond {
 			t.Errorf("requests %d and %d reached the server %v apart, want 500ms (2 per second, the slow answer costing nothing)", i-1, i, gap)
