@@ -696,10 +696,11 @@ func fourLookups(t *testing.T, idPrefix string, clock *fakeClock, wrap func(fore
 		fs = append(fs, pendingFinding(id, arn, "us-east-1"))
 		srv.AddEvents(noise("n-"+id, scanTime.Add(-time.Hour), arn))
 	}
-	clients := func(account, region string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) {
-		usage, trail := clientsFor(srv)(account, region)
-		return usage, wrap(trail)
-	}
+	// One wrapped client for the one account and Region, made before Enrich
+	// asks for it from several goroutines: the wrappers count their calls.
+	usage, trail := clientsFor(srv)("111122223333", "us-east-1")
+	wrapped := wrap(trail)
+	clients := func(string, string) (forensics.KeyUsageAPI, forensics.LookupEventsAPI) { return usage, wrapped }
 	forensics.Enrich(context.Background(), fs, clients, forensics.Options{
 		ScanTime: scanTime, CloudTrail: true, Concurrency: 1, Now: clock.Now, Sleep: clock.Sleep,
 	})
